@@ -1,0 +1,126 @@
+"""The `toymodels` command line: list, run, report.
+
+Bad input gets one line on stderr and exit status 2; nothing is written before the input is
+known to be good. Re-running an interrupted `run` with the same arguments resumes it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+from experiments import PRESETS, discover, get
+from toymodels.spec import ConfigError, Spec
+from toymodels.store import load, read_config, write_json_atomic
+
+SUMMARY = "summary.json"
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise ConfigError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(prog="toymodels", description="Train populations of toy models and report on them.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+    commands.add_parser("list", help="list the experiments and their presets")
+    run = commands.add_parser("run", help="run an experiment (resumes an interrupted run in --out)")
+    run.add_argument("name")
+    run.add_argument("--preset", default="default", help=f"one of {', '.join(PRESETS)} (default: default)")
+    run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a setting")
+    run.add_argument("--sweep", action="append", default=[], metavar="KEY=V1,V2,...", help="sweep a setting")
+    run.add_argument("--seeds", type=int, help="number of seeds (0..N-1)")
+    run.add_argument("--out", help="run folder (default: runs/NAME-PRESET-<hash of the settings>)")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument("--checkpoint-seconds", type=float, default=10.0,
+                     help="save the training state at most this often (default: 10)")
+    report = commands.add_parser("report", help="redo the figures and summary.json of a finished run")
+    report.add_argument("dir")
+    return parser
+
+
+def split_assignment(text: str, flag: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key or not value:
+        raise ConfigError(f"{flag} expects KEY=VALUE, got {text!r}")
+    return key.strip(), value.strip()
+
+
+def build_spec(args: argparse.Namespace) -> Spec:
+    spec = get(args.name).spec(args.preset)
+    for text in args.set:
+        spec = spec.set(*split_assignment(text, "--set"))
+    for text in args.sweep:
+        key, values = split_assignment(text, "--sweep")
+        spec = spec.with_sweep(key, [v.strip() for v in values.split(",")])
+    if args.seeds is not None:
+        spec = spec.set("seeds", args.seeds)
+    if args.checkpoint_seconds < 0:
+        raise ConfigError(f"--checkpoint-seconds must be >= 0, got {args.checkpoint_seconds}")
+    return spec.validate()
+
+
+def json_ready(obj: Any) -> Any:
+    """Replace non-finite floats (not valid JSON) by None, recursively."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {str(k): json_ready(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [json_ready(v) for v in obj]
+    return obj
+
+
+def write_report(name: str, out: Path) -> dict[str, Any]:
+    summary = json_ready(get(name).report(load(out), out))
+    write_json_atomic(out / SUMMARY, summary)
+    return summary
+
+
+def command_run(args: argparse.Namespace) -> None:
+    spec = build_spec(args)
+    metadata = {"experiment": args.name, "preset": args.preset}
+    if args.out is None:
+        digest = hashlib.sha256(json.dumps({**metadata, **spec.to_dict()}, sort_keys=True).encode())
+        out = Path("runs") / f"{args.name}-{args.preset}-{digest.hexdigest()[:8]}"
+    else:
+        out = Path(args.out)
+    get(args.name).train(spec, out, quiet=args.quiet, checkpoint_seconds=args.checkpoint_seconds,
+                         metadata=metadata)
+    write_report(args.name, out)
+    print(f"results: {out}/{'results.zarr'}  summary: {out}/{SUMMARY}  figures: "
+          + ", ".join(str(p.name) for p in sorted(out.glob("*.png"))))
+
+
+def command_report(args: argparse.Namespace) -> None:
+    out = Path(args.dir)
+    write_report(read_config(out)["experiment"], out)
+    print(f"summary: {out}/{SUMMARY}")
+
+
+def command_list(_: argparse.Namespace) -> None:
+    for name, experiment in sorted(discover().items()):
+        print(f"{name:24s} {experiment.description}  [presets: {', '.join(experiment.presets)}]")
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        {"list": command_list, "run": command_run, "report": command_report}[args.command](args)
+    except ConfigError as error:
+        print(f"toymodels: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("toymodels: interrupted; re-run the same command to resume", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

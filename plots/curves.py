@@ -1,0 +1,73 @@
+"""Curves of a run: losses and accuracies vs step, per-frequency signals, a quantity vs a swept axis."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import xarray as xr  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+
+def member_curves(da: xr.DataArray) -> tuple[np.ndarray, list[str]]:
+    """Stack every member dim of a (…, step) DataArray into rows, with a label per row."""
+    member_dims = [d for d in da.dims if d != "step"]
+    if not member_dims:
+        return da.values[None], [""]
+    stacked = da.stack(member=member_dims).transpose("member", "step")
+    labels = [", ".join(f"{d}={v}" for d, v in zip(member_dims, idx, strict=True))
+              for idx in (m if isinstance(m, tuple) else (m,) for m in stacked["member"].values)]
+    return stacked.values, labels
+
+
+def training_curves(ds: xr.Dataset, hue: str | None = None) -> Figure:
+    """Train/test loss (log) and accuracy vs step for every member; colour by the `hue` dim."""
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 4), constrained_layout=True)
+    hues = ds[hue].values if hue else [None]
+    colours = plt.cm.viridis(np.linspace(0, 0.9, len(hues)))
+    for colour, value in zip(colours, hues, strict=True):
+        sub = ds.sel({hue: value}) if hue else ds
+        for split, style in (("train", ":"), ("test", "-")):
+            for name, ax in ((f"{split}_loss", ax_loss), (f"{split}_acc", ax_acc)):
+                rows, _ = member_curves(sub[name])
+                for i, row in enumerate(rows):
+                    label = f"{split}" + (f", {hue}={value:g}" if hue else "") if i == 0 else None
+                    ax.plot(ds["step"], row, style, color=colour, alpha=0.8, lw=1.2, label=label)
+    ax_loss.set(yscale="log", xlabel="step", ylabel="cross-entropy loss")
+    ax_acc.set(xlabel="step", ylabel="accuracy", ylim=(-0.02, 1.02))
+    ax_acc.legend(fontsize=7, ncol=2)
+    return fig
+
+
+def signal_trajectories(signal: xr.DataArray, alive: xr.DataArray, title: str = "") -> Figure:
+    """S_k(t) of one member (dims step, freq); survivors (alive) in colour, casualties in grey."""
+    fig, ax = plt.subplots(figsize=(6, 4), constrained_layout=True)
+    survivors = [int(k) for k in signal["freq"].values if bool(alive.sel(freq=k))]
+    colours = iter(plt.cm.tab10(np.arange(10)))
+    for k in signal["freq"].values[1:]:
+        curve = signal.sel(freq=k)
+        if k in survivors:
+            ax.plot(signal["step"], curve, lw=2, color=next(colours, "C0"), label=f"k={k}")
+        else:
+            ax.plot(signal["step"], curve, lw=0.8, color="0.7")
+    ax.set(xlabel="step", ylabel=r"$S_k$", title=title or "per-frequency embedding signal")
+    if survivors:
+        ax.legend(fontsize=8, title="survivors")
+    return fig
+
+
+def sweep_scatter(values: xr.DataArray, x: str, ylabel: str) -> Figure:
+    """A per-member quantity against the swept dim `x`: every member as a dot, the mean as a line."""
+    fig, ax = plt.subplots(figsize=(5, 4), constrained_layout=True)
+    others = [d for d in values.dims if d != x]
+    rows = values.transpose(x, *others).values.reshape(values.sizes[x], -1)
+    xs = values[x].values
+    for i, xv in enumerate(xs):
+        jitter = np.linspace(-0.02, 0.02, rows.shape[1]) * (np.ptp(xs) or 1)
+        ax.scatter(xv + jitter, rows[i], s=14, color="C0", alpha=0.6)
+    ax.plot(xs, np.nanmean(rows, axis=1), "o-", color="C1", label="mean over members")
+    ax.set(xlabel=x, ylabel=ylabel)
+    ax.legend(fontsize=8)
+    return fig

@@ -1,0 +1,1 @@
+"""Effective theories fitted to (or derived for) the trajectories toymodels records."""

@@ -1,0 +1,40 @@
+"""Fourier circles in a modular-arithmetic embedding (Ding et al. 2024).
+
+A frequency k ∈ 1..⌊(p−1)/2⌋ is a *circle* of the final embedding when
+    S_k > 2 · mean_{j=0..p−1} S_j ,
+the mean taken over all p Fourier components (k = 0 included; S_j = S_{p−j}), as in the authors'
+`get_final_circle_freqs`. Deviation, stated: we pair k with p − k explicitly (one circle per
+frequency above threshold) instead of counting sorted components two by two, which miscounts
+when S_0 is large.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+
+def component_weights(p: int) -> np.ndarray:
+    """How many of the p FFT components each k = 0..⌊p/2⌋ stands for (1 or 2)."""
+    weights = np.full(p // 2 + 1, 2.0)
+    weights[0] = 1.0
+    if p % 2 == 0:
+        weights[-1] = 1.0
+    return weights
+
+
+def circle_threshold(signal: xr.DataArray, p: int) -> xr.DataArray:
+    """2 · mean of S over all p components, from S_k for k = 0..⌊p/2⌋ (dim `freq`)."""
+    weights = xr.DataArray(component_weights(p), coords={"freq": signal["freq"]})
+    return 2.0 * (signal * weights).sum("freq") / p
+
+
+def circles(signal: xr.DataArray, p: int) -> xr.DataArray:
+    """Boolean mask over `freq`: which frequencies k ≥ 1 are circles."""
+    alive = signal > circle_threshold(signal, p)
+    return alive & (signal["freq"] >= 1) & (2 * signal["freq"] != p)
+
+
+def count_circles(signal: xr.DataArray, p: int) -> xr.DataArray:
+    """Number of circles: #{k ≥ 1 : S_k > 2·mean_j S_j}."""
+    return circles(signal, p).sum("freq")

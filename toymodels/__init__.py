@@ -1,0 +1,11 @@
+"""toymodels: populations of tiny neural networks trained in one compiled JAX program."""
+
+from toymodels import tasks
+from toymodels.engine import run
+from toymodels.modular_mlp import ModularMLP
+from toymodels.spec import ConfigError, Spec, System
+from toymodels.store import load
+
+__version__ = "0.1.0"
+
+__all__ = ["ConfigError", "ModularMLP", "Spec", "System", "load", "run", "tasks"]

@@ -1,0 +1,176 @@
+"""Embedding-MLP on modular arithmetic (Ding, Guo, Michaud, Liu, Tegmark 2024, "Survival of the Fittest").
+
+    x(a, b) = [E_a, E_b] ∈ R^{2d}   (or E_a + E_b with embed="sum"),   E ∈ R^{p×d}, E_ij ~ N(0, s²)
+    logits  = W_L σ(… σ(W_1 x + b_1) …) + b_L,   σ = SiLU,  hidden widths `width` × `depth`
+    loss    = cross-entropy on the train pairs (full batch), AdamW(lr, wd) on all parameters
+    S_k     = ‖ Σ_n E[n, :] e^{−2πi k n / p} ‖₂,  k = 0..(p−1)/2   (per-frequency embedding signal)
+
+Defaults follow the authors' code (p = 59, d = 128, width 100, depth 2, lr 0.01, wd 0.5, train
+fraction 0.8; Linear layers with PyTorch's default init). Deviations, stated: float32 by default
+(the paper uses float64: `precision="float64"`); each member draws its own split from its seed.
+
+Implementation: the whole p² table is evaluated every step with no gathers — the first layer is
+W_1 [E_a, E_b] = (E W_1a)[a] + (E W_1b)[b], a broadcast sum of two (p, width) tables — and the
+train/test split is a per-member mask, so test metrics cost nothing extra.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import ClassVar, NamedTuple
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from toymodels.spec import require
+from toymodels.tasks.modular import OPERATIONS, operation_table, split_key, train_mask
+
+ACTIVATIONS = {"silu": nn.silu, "relu": nn.relu, "gelu": nn.gelu, "tanh": jnp.tanh}
+EMBEDS = ("concat", "sum")
+PRECISIONS = ("float32", "float64")
+
+
+def torch_uniform(fan_in: int):
+    """PyTorch's default Linear init: U(−1/√fan_in, 1/√fan_in) for weights and biases."""
+    bound = 1.0 / np.sqrt(fan_in)
+    return lambda key, shape, dtype=jnp.float32: jax.random.uniform(key, shape, dtype, -bound, bound)
+
+
+class EmbedMLP(nn.Module):
+    """Logits (p, p, p) for every ordered pair (a, b)."""
+
+    p: int
+    d: int
+    width: int
+    depth: int
+    embed: str
+    activation: str
+    dtype: jnp.dtype
+
+    @nn.compact
+    def __call__(self) -> jax.Array:
+        act = ACTIVATIONS[self.activation]
+        emb = self.param("embedding", nn.initializers.normal(1.0, self.dtype), (self.p, self.d))
+        n_in = 2 * self.d if self.embed == "concat" else self.d
+        init = torch_uniform(n_in)
+        w1 = self.param("w1", init, (n_in, self.width), self.dtype)
+        b1 = self.param("b1", init, (self.width,), self.dtype)
+        if self.embed == "concat":
+            left, right = emb @ w1[: self.d], emb @ w1[self.d :]
+        else:
+            left = right = emb @ w1
+        h = act(left[:, None, :] + right[None, :, :] + b1)
+        for _ in range(self.depth - 1):
+            h = act(self.dense(self.width)(h))
+        return self.dense(self.p)(h)
+
+    def dense(self, features: int) -> nn.Dense:
+        init = torch_uniform(self.width)
+        return nn.Dense(features, kernel_init=init, bias_init=init, dtype=self.dtype, param_dtype=self.dtype)
+
+
+class State(NamedTuple):
+    params: dict
+    opt_state: optax.OptState
+    train: jax.Array  # (p²,) bool mask of training pairs
+
+
+@dataclass(frozen=True)
+class ModularMLP:
+    """Static settings of the embedding-MLP (see module docstring)."""
+
+    p: int = 59
+    d: int = 128
+    width: int = 100
+    depth: int = 2
+    op: str = "add"
+    embed: str = "concat"
+    activation: str = "silu"
+    precision: str = "float32"
+
+    divergence_key: ClassVar[str] = "train_loss"
+
+    def __post_init__(self) -> None:
+        require(self.p >= 3, f"p must be >= 3, got {self.p}")
+        require(self.d >= 1, f"d must be >= 1, got {self.d}")
+        require(self.width >= 1, f"width must be >= 1, got {self.width}")
+        require(self.depth >= 1, f"depth must be >= 1, got {self.depth}")
+        require(self.op in OPERATIONS, f"op must be one of {', '.join(OPERATIONS)}, got {self.op!r}")
+        require(self.embed in EMBEDS, f"embed must be one of {', '.join(EMBEDS)}, got {self.embed!r}")
+        require(self.activation in ACTIVATIONS,
+                f"activation must be one of {', '.join(ACTIVATIONS)}, got {self.activation!r}")
+        require(self.precision in PRECISIONS,
+                f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
+
+    # --- contract -----------------------------------------------------------------------------
+    def hparams(self) -> dict[str, float]:
+        return {"lr": 0.01, "wd": 0.5, "train_fraction": 0.8, "init_scale": 1.0}
+
+    def check(self, hp: Mapping[str, float]) -> None:
+        require(hp["lr"] > 0, f"lr must be > 0, got {hp['lr']}")
+        require(hp["wd"] >= 0, f"wd must be >= 0, got {hp['wd']}")
+        require(0 < hp["train_fraction"] <= 1, f"train_fraction must be in (0, 1], got {hp['train_fraction']}")
+        require(hp["init_scale"] > 0, f"init_scale must be > 0, got {hp['init_scale']}")
+
+    def observables(self) -> dict[str, tuple[str, ...]]:
+        return {"signal": ("freq",)}
+
+    def coords(self) -> dict[str, np.ndarray]:
+        return {"freq": np.arange(self.p // 2 + 1)}
+
+    @property
+    def model(self) -> EmbedMLP:
+        dtype = jnp.float64 if self.precision == "float64" else jnp.float32
+        return EmbedMLP(self.p, self.d, self.width, self.depth, self.embed, self.activation, dtype)
+
+    @staticmethod
+    def optimizer(hp: Mapping[str, jax.Array]) -> optax.GradientTransformation:
+        return optax.adamw(hp["lr"], b1=0.9, b2=0.999, eps=1e-8, weight_decay=hp["wd"])
+
+    def init(self, key: jax.Array, hp: Mapping[str, jax.Array]) -> State:
+        params = self.model.init(key)["params"]
+        params = {**params, "embedding": params["embedding"] * hp["init_scale"]}
+        mask = train_mask(split_key(key), self.p * self.p, hp["train_fraction"])
+        return State(params, self.optimizer(hp).init(params), mask)
+
+    def step(self, state: State, hp: Mapping[str, jax.Array]) -> State:
+        grads = jax.grad(lambda params: self.losses(params, state.train)[0])(state.params)
+        updates, opt_state = self.optimizer(hp).update(grads, state.opt_state, state.params)
+        return State(optax.apply_updates(state.params, updates), opt_state, state.train)
+
+    def observe(self, state: State, hp: Mapping[str, jax.Array]) -> dict[str, jax.Array]:
+        train_loss, test_loss, train_acc, test_acc = self.losses(state.params, state.train)
+        return {
+            "train_loss": train_loss,
+            "test_loss": test_loss,
+            "train_acc": train_acc,
+            "test_acc": test_acc,
+            "signal": frequency_signal(state.params["embedding"]),
+            "weight_norm": optax.global_norm(state.params),
+        }
+
+    # --- pieces -------------------------------------------------------------------------------
+    def losses(self, params: dict, train: jax.Array) -> tuple[jax.Array, ...]:
+        """(train loss, test loss, train accuracy, test accuracy); test metrics NaN with no test pairs."""
+        logits = self.model.apply({"params": params}).reshape(self.p * self.p, self.p)
+        labels = jnp.asarray(operation_table(self.p, self.op))
+        logp = jax.nn.log_softmax(logits)
+        ce = -jnp.take_along_axis(logp, labels[:, None], axis=1)[:, 0]
+        correct = (jnp.argmax(logits, axis=1) == labels).astype(logits.dtype)
+        test = ~train
+
+        def mean(x, mask):
+            n = mask.sum()
+            return jnp.where(n > 0, jnp.sum(jnp.where(mask, x, 0)) / jnp.maximum(n, 1), jnp.nan)
+
+        return mean(ce, train), mean(ce, test), mean(correct, train), mean(correct, test)
+
+
+def frequency_signal(embedding: jax.Array) -> jax.Array:
+    """S_k = ‖FFT_n(E)[k, :]‖₂ for k = 0..⌊p/2⌋ (real E ⇒ S_k = S_{p−k})."""
+    p = embedding.shape[0]
+    return jnp.linalg.norm(jnp.fft.fft(embedding, axis=0)[: p // 2 + 1], axis=1)

@@ -1,0 +1,21 @@
+"""Toy tasks as plain functions returning arrays, usable without the engine.
+
+`get(name)(**kwargs)` returns a task dataclass; each task documents its array shapes and metric.
+"""
+
+from collections.abc import Callable
+
+from toymodels.spec import ConfigError
+from toymodels.tasks.modular import ModularTask, modular_arithmetic
+
+TASKS: dict[str, Callable] = {"modular_arithmetic": modular_arithmetic}
+
+
+def get(name: str) -> Callable:
+    """The task function registered as `name`."""
+    if name not in TASKS:
+        raise ConfigError(f"unknown task {name!r}; known tasks: {', '.join(sorted(TASKS))}")
+    return TASKS[name]
+
+
+__all__ = ["TASKS", "ModularTask", "get", "modular_arithmetic"]
