@@ -12,5 +12,5 @@ import optax
 
 def rescale_to_norm(params, norm: jax.Array):
     """θ · norm / ‖θ‖₂ (global L2 norm over every leaf of the pytree)."""
-    scale = norm / optax.global_norm(params)
+    scale = norm / optax.tree.norm(params)
     return jax.tree.map(lambda x: x * scale.astype(x.dtype), params)

@@ -141,7 +141,8 @@ def run(
     if len(points) == 1:
         return parts[0]
     merged = xr.merge(parts, join="outer", compat="no_conflicts", combine_attrs="drop")
-    merged = merged.transpose(*spec.static_axes(), *parts[0]["diverged_step"].dims, "step", ...)
+    member_dims = [d for d in parts[0]["diverged_step"].dims if d not in spec.static_axes()]
+    merged = merged.transpose(*spec.static_axes(), *member_dims, "step", ...)
     merged.attrs = {**attrs, "timings": json.dumps([json.loads(p.attrs["timings"]) for p in parts])}
     if out is not None:
         store.create_store(out / store.RESULTS, merged)
@@ -176,9 +177,11 @@ def run_program(
 
     hp = {k: put(v) for k, v in members.hparams.items()}
     keys = put(np.asarray(jax.vmap(jax.random.PRNGKey)(members.seeds)))
-    init = jax.jit(jax.vmap(system.init))
-    observe = jax.jit(jax.vmap(system.observe))
-    chunk = jax.jit(jax.vmap(make_chunk(system, spec.log_every)), donate_argnums=0)
+    # Every leaf of state, hp and observations has the member axis first: one sharding for all.
+    init = jax.jit(jax.vmap(system.init), out_shardings=sharding)
+    observe = jax.jit(jax.vmap(system.observe), out_shardings=sharding)
+    chunk = jax.jit(jax.vmap(make_chunk(system, spec.log_every)), in_shardings=sharding,
+                    out_shardings=sharding, donate_argnums=0)
 
     state_shape = jax.eval_shape(init, keys, hp)
     obs_shapes = jax.eval_shape(observe, state_shape, hp)

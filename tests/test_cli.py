@@ -1,0 +1,86 @@
+"""The command line: a real tiny run, and one clear line + exit 2 for every kind of bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+import toymodels as tm
+from experiments.cli import main
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cli") / "run"
+    assert main(["run", "modular-addition", "--preset", "tiny", "--out", str(out), "--quiet"]) == 0
+    return out
+
+
+def test_tiny_run_leaves_results_summary_and_figures(tiny_run):
+    assert (tiny_run / "results.zarr").is_dir()
+    assert list(tiny_run.glob("*.png"))
+    summary = json.loads((tiny_run / "summary.json").read_text())
+    assert summary["n_members"] == 4 and len(summary["members"]) == 4
+    ds = tm.load(tiny_run)
+    assert set(ds["signal"].dims) == {"seed", "wd", "step", "freq"}
+    assert json.loads(ds.attrs["config"])["experiment"] == "modular-addition"
+
+
+def test_rerunning_a_finished_run_and_report_are_idempotent(tiny_run, capsys):
+    before = (tiny_run / "summary.json").read_text()
+    assert main(["run", "modular-addition", "--preset", "tiny", "--out", str(tiny_run), "--quiet"]) == 0
+    assert main(["report", str(tiny_run)]) == 0
+    assert (tiny_run / "summary.json").read_text() == before
+
+
+def test_list_names_the_experiment(capsys):
+    assert main(["list"]) == 0
+    assert "modular-addition" in capsys.readouterr().out
+
+
+BAD = [
+    (["run", "no-such-experiment"], "unknown experiment"),
+    (["run", "modular-addition", "--preset", "huge"], "unknown preset"),
+    (["run", "modular-addition", "--set", "colour=red"], "unknown key"),
+    (["run", "modular-addition", "--set", "p=abc"], "p must be a int"),
+    (["run", "modular-addition", "--set", "lr"], "KEY=VALUE"),
+    (["run", "modular-addition", "--set", "lr=-0.1"], "lr must be > 0"),
+    (["run", "modular-addition", "--sweep", "lr=0.1,-1"], "lr must be > 0"),
+    (["run", "modular-addition", "--set", "train_fraction=0"], "train_fraction"),
+    (["run", "modular-addition", "--set", "train_fraction=1.5"], "train_fraction"),
+    (["run", "modular-addition", "--set", "p=2"], "p must be >= 3"),
+    (["run", "modular-addition", "--set", "width=0"], "width must be >= 1"),
+    (["run", "modular-addition", "--sweep", "width=8,0"], "width must be >= 1"),
+    (["run", "modular-addition", "--seeds", "0"], "seeds must be >= 1"),
+    (["run", "modular-addition", "--seeds", "two"], "invalid int"),
+    (["run", "modular-addition", "--set", "steps=15", "--set", "log_every=10"], "multiple of log_every"),
+    (["run", "modular-addition", "--set", "op=divide"], "op must be one of"),
+    (["report", "/nonexistent/run"], "no toymodels run"),
+    (["frobnicate"], "invalid choice"),
+]
+
+
+@pytest.mark.parametrize(("argv", "message"), BAD)
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(argv, message, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("toymodels: error:") and message in err, err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_out_folder_holding_a_different_run_is_refused(tiny_run, capsys):
+    before = sorted(p.name for p in tiny_run.iterdir())
+    assert main(["run", "modular-addition", "--preset", "tiny", "--set", "lr=0.02", "--out", str(tiny_run)]) == 2
+    assert "holds a different run" in capsys.readouterr().err
+    assert sorted(p.name for p in tiny_run.iterdir()) == before
+
+
+def test_the_installed_command_prints_no_traceback():
+    result = subprocess.run([sys.executable, "-m", "experiments.cli", "run", "modular-addition", "--set",
+                             "lr=-1"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert result.stderr.strip() == "toymodels: error: lr must be > 0, got -1.0"
