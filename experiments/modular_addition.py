@@ -66,8 +66,9 @@ def report(ds: xr.Dataset, out: Path) -> dict[str, Any]:
     hue = next((d for d in ds["diverged_step"].dims if d != "seed"), None)
     training_curves(ds, hue=hue).savefig(out / "curves.png", dpi=120)
     first = {d: 0 for d in ds["diverged_step"].dims}
+    label = ", ".join(f"{d}={ds[d].values[0]:g}" for d in first)
     signal_trajectories(ds["signal"].isel(first), alive.isel(first),
-                        title=f"S_k(t), member {first}").savefig(out / "signal.png", dpi=120)
+                        title=f"S_k(t), member {label}").savefig(out / "signal.png", dpi=120)
     if hue:
         sweep_scatter(counts, hue, "circles").savefig(out / "circles.png", dpi=120)
     rows = member_rows(ds, alive)
