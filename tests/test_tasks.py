@@ -21,7 +21,7 @@ def test_modular_task_invariants(p, op, fraction, seed):
     expected = {"add": task.a + task.b, "subtract": task.a - task.b, "multiply": task.a * task.b}[op] % p
     np.testing.assert_array_equal(task.labels, expected)
     assert task.train.sum() == int(np.floor(fraction * p * p + 1e-6))
-    assert ((0 <= task.labels) & (task.labels < p)).all()
+    assert ((task.labels >= 0) & (task.labels < p)).all()
     again = modular_arithmetic(p=p, op=op, train_fraction=fraction, seed=seed)
     np.testing.assert_array_equal(task.train, again.train)
 
