@@ -1,0 +1,80 @@
+"""Figures of the knowledge-graph studies: recall vs a swept axis, per-relation recall, stitching
+matrices and similarity vs stitched accuracy."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import xarray as xr  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+
+def recall_vs_sweep(final: xr.Dataset, x: str, hue: str | None = None) -> Figure:
+    """Held-out recall on inferable (solid) and non-inferable (dashed) true triples against the
+    swept dim `x` (evenly spaced, labelled by value), one colour per `hue` value; every member a
+    dot, the mean a line; the ideal recall (fraction inferable) in grey."""
+    fig, ax = plt.subplots(figsize=(6, 4.2), constrained_layout=True)
+    hues = final[hue].values if hue else [None]
+    colours = plt.cm.viridis(np.linspace(0, 0.85, len(hues)))
+    positions = np.arange(final.sizes[x])
+    for colour, value in zip(colours, hues, strict=True):
+        sub = final.sel({hue: value}) if hue else final
+        tag = f"{hue}={value}" if hue else ""
+        for name, style in (("inferable_recall", "o-"), ("noninferable_recall", "s--")):
+            rows = sub[name].transpose(x, ...).values.reshape(len(positions), -1)
+            ax.plot(np.repeat(positions, rows.shape[1]), rows.ravel(), style[0], color=colour,
+                    alpha=0.35, ms=4)
+            label = f"{name.split('_')[0]} {tag}".strip()
+            ax.plot(positions, np.nanmean(rows, axis=1), style, color=colour, label=label)
+    ax.axhline(float(np.nanmean(final["ideal_recall"])), color="0.5", lw=1, ls=":",
+               label="ideal (fraction inferable)")
+    ax.set_xticks(positions, [f"{v:g}" for v in final[x].values])
+    ax.set(xlabel=x, ylabel="recall on held-out true triples", ylim=(-0.03, 1.03))
+    ax.legend(fontsize=7, ncol=2)
+    return fig
+
+
+def relation_heatmap(recall: xr.DataArray, x: str) -> Figure:
+    """Held-out recall per relation (rows) against the swept dim `x` (columns), annotated."""
+    table = recall.transpose("relation", x).values
+    fig, ax = plt.subplots(figsize=(1.2 + 0.9 * table.shape[1], 3.8), constrained_layout=True)
+    image = ax.imshow(table, vmin=0, vmax=1, cmap="magma", aspect="auto")
+    for (i, j), v in np.ndenumerate(table):
+        if np.isfinite(v):
+            ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=7,
+                    color="white" if v < 0.6 else "black")
+    ax.set_xticks(range(table.shape[1]), [f"{v:g}" for v in recall[x].values])
+    ax.set_yticks(range(table.shape[0]), [str(r) for r in recall["relation"].values])
+    ax.set(xlabel=x, title="held-out recall per relation")
+    fig.colorbar(image, ax=ax, shrink=0.8)
+    return fig
+
+
+def stitch_heatmaps(matrices: dict[str, np.ndarray], rows: list[str], cols: list[str],
+                    limits: dict[str, tuple[float, float]] | None = None) -> Figure:
+    """One heat map per named (bottom × top) matrix; rows = bottom members, columns = tops."""
+    limits = limits or {}
+    size = (2.0 + 0.42 * len(cols) * len(matrices), 1.5 + 0.32 * len(rows))
+    fig, axes = plt.subplots(1, len(matrices), figsize=size, constrained_layout=True, squeeze=False)
+    for ax, (name, matrix) in zip(axes[0], matrices.items(), strict=True):
+        vmin, vmax = limits.get(name, (np.nanmin(matrix), np.nanmax(matrix)))
+        image = ax.imshow(matrix, vmin=vmin, vmax=vmax, cmap="viridis")
+        ax.set_xticks(range(len(cols)), cols, rotation=90, fontsize=7)
+        ax.set_yticks(range(len(rows)), rows, fontsize=7)
+        ax.set(title=name, xlabel="top (B)", ylabel="bottom (A)")
+        fig.colorbar(image, ax=ax, shrink=0.7)
+    return fig
+
+
+def similarity_scatter(similarity: np.ndarray, accuracies: dict[str, np.ndarray],
+                       xlabel: str = "linear CKA") -> Figure:
+    """Stitched accuracy of each pair against the similarity of its two members."""
+    fig, ax = plt.subplots(figsize=(5, 4), constrained_layout=True)
+    for (name, acc), marker in zip(accuracies.items(), "os^v", strict=False):
+        ax.scatter(similarity.ravel(), acc.ravel(), s=16, alpha=0.7, marker=marker, label=name)
+    ax.set(xlabel=xlabel, ylabel="stitched balanced test accuracy")
+    ax.legend(fontsize=8)
+    return fig
