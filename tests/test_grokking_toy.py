@@ -1,0 +1,105 @@
+"""The effective-theory toy (Liu et al. 2022): task, RQI, ℓ_eff, training, and `grokking-phases`."""
+
+from __future__ import annotations
+
+import json
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import toymodels as tm
+from experiments.cli import main
+from toymodels.grokking_toy import GrokkingToy, effective_loss, rqi
+from toymodels.spec import ConfigError
+from toymodels.tasks import get
+from toymodels.tasks.addition_pairs import parallelogram_matrix, parallelograms, rqi_quadruples
+
+
+def test_task_matches_the_paper_setup():
+    task = get("addition_pairs")(p=10, seed=58)
+    assert len(task.a) == 55 and np.all(task.a <= task.b)
+    assert task.labels.min() == 0 and task.labels.max() == 18
+    assert task.train.sum() == 45  # the paper's train_num
+    assert len(parallelograms(10)) == 70 and len(rqi_quadruples(10)) == 70
+
+
+@given(st.integers(3, 14))
+def test_parallelogram_sets_are_consistent(p):
+    """|P₀| = |RQI set| (pairs of nested equal-sum samples) and rows of A_{P₀} sum to zero."""
+    assert len(parallelograms(p)) == len(rqi_quadruples(p))
+    rows = parallelogram_matrix(p)
+    assert np.all(rows.sum(axis=1) == 0)
+    i, j, m, n = rqi_quadruples(p).T
+    assert np.all(i + n == j + m)
+
+
+@settings(deadline=None, max_examples=15)
+@given(st.sampled_from([4, 7, 10]), st.sampled_from([1, 3]), st.floats(0.1, 10), st.floats(-5, 5),
+       st.integers(0, 2**16))
+def test_rqi_is_one_and_effective_loss_zero_for_a_linear_embedding(p, d, slope, offset, seed):
+    """E_k = slope·k·u + offset (any direction u): every parallelogram holds exactly."""
+    u = jax.random.normal(jax.random.PRNGKey(seed), (d,))
+    embedding = slope * jnp.arange(p)[:, None] * u + offset
+    assert float(rqi(embedding, rqi_quadruples(p), 0.01)) == 1.0
+    assert float(effective_loss(embedding, parallelogram_matrix(p))) < 1e-8
+
+
+def test_rqi_of_non_linear_embeddings_is_below_one():
+    square = jnp.arange(10.0)[:, None] ** 2
+    assert float(rqi(square, rqi_quadruples(10), 0.01)) < 1.0
+    random = jax.random.normal(jax.random.PRNGKey(0), (10, 2))
+    assert float(rqi(random, rqi_quadruples(10), 0.01)) < 0.5
+    scaled = effective_loss(3.0 * random, parallelogram_matrix(10))
+    np.testing.assert_allclose(scaled, effective_loss(random, parallelogram_matrix(10)), rtol=1e-5)
+
+
+def spec(**changes) -> tm.Spec:
+    system = GrokkingToy(width=64)
+    base = tm.Spec(system, system.hparams(), seeds=2, steps=20, log_every=10)
+    for key, value in changes.items():
+        base = base.set(key, value)
+    return base
+
+
+def test_split_observables_and_constant_norm():
+    """Each member trains on its task split; constant-norm training fixes ‖θ_dec‖ = α ‖θ_dec,0‖."""
+    ds = tm.run(spec(constant_norm="true", dec_lr=1e-2).with_sweep("norm_scale", ["0.8", "1.0"]),
+                quiet=True)
+    assert ds["embedding"].dims == ("seed", "norm_scale", "step", "symbol", "repr_dim")
+    for seed in range(2):  # the task function gives the member's split: 45 train, 10 test
+        task = get("addition_pairs")(p=10, train_fraction=0.82, seed=seed)
+        correct = ds["test_acc"].isel(seed=seed).values * (~task.train).sum()
+        np.testing.assert_allclose(correct, np.round(correct), atol=1e-4)
+    norms = ds["decoder_norm"].values
+    np.testing.assert_allclose(norms, norms[..., :1] * np.ones_like(norms), rtol=1e-4)
+    np.testing.assert_allclose(norms[:, 0, 0], 0.8 * norms[:, 1, 0], rtol=1e-4)
+    assert np.all(ds["rqi"].values >= 0) and np.all(ds["rqi"].values <= 1)
+
+
+@pytest.mark.parametrize("key, value", [("loss", "l1"), ("dec_lr", "-1"), ("repr_wd", "-0.1"),
+                                        ("train_fraction", "0"), ("d", "0")])
+def test_bad_input_is_a_config_error(key, value):
+    with pytest.raises(ConfigError):
+        spec().set(key, value).validate()
+
+
+def test_grokking_phases_tiny_preset_through_cli(tmp_path):
+    out = tmp_path / "run"
+    assert main(["run", "grokking-phases", "--preset", "tiny", "--out", str(out), "--quiet"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert set(summary["phase_counts"]) == {"comprehension", "grokking", "memorization",
+                                            "confusion"}
+    assert sum(summary["phase_counts"].values()) == summary["n_members"] == 8
+    cells = {(c["dec_lr"], c["dec_wd"]): c["phase"] for c in summary["grid"]}
+    assert cells[(3e-4, 10.0)] == cells[(1e-2, 10.0)] == "confusion"  # wd 10 cannot fit
+    assert cells[(3e-4, 1.0)] == "comprehension"  # slow decoder: learns the representation
+    assert cells[(1e-2, 1.0)] == "memorization"  # fast decoder: memorises first
+    # with this (generous) budget the slow-decoder cell generalises through a linear E
+    final = tm.load(out).sel(dec_lr=3e-4, dec_wd=1.0).isel(step=-1)
+    assert np.all(final["test_acc"].values >= 0.9) and np.all(final["rqi"].values >= 0.95)
+    assert np.all(final["eff_loss"].values < 1e-2)
+    assert (out / "phase-diagram.png").exists() and (out / "phase-examples.png").exists()

@@ -1,0 +1,114 @@
+"""Linear-representation uniqueness, r_c and predicted accuracy (Liu et al. 2022), and the
+`critical-fraction` experiment end to end."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from experiments.cli import main
+from theory.representation import (
+    constraint_matrices,
+    critical_fraction,
+    crossing,
+    implied_parallelograms,
+    is_unique,
+    predicted_accuracy,
+    present_parallelograms,
+)
+from toymodels.tasks.addition_pairs import n_samples, pairs
+
+P = 10
+N = n_samples(P)
+
+
+def mask_of(samples: list[tuple[int, int]]) -> np.ndarray:
+    """Training mask holding exactly the samples (i, j), i ≤ j."""
+    a, b = pairs(P)
+    index = {(int(i), int(j)): k for k, (i, j) in enumerate(zip(a, b, strict=True))}
+    mask = np.zeros(N, bool)
+    mask[[index[s] for s in samples]] = True
+    return mask
+
+
+# E_k + E_{k+2} = 2 E_{k+1} for k = 0..7: eight independent constraints on ten symbols.
+CHAIN = [s for k in range(P - 2) for s in ((k, k + 2), (k + 1, k + 1))]
+
+
+def test_chain_of_parallelograms_is_unique_and_every_link_is_needed():
+    assert is_unique(P, mask_of(CHAIN))
+    for k in range(P - 2):
+        broken = [s for s in CHAIN if s not in ((k, k + 2), (k + 1, k + 1))]
+        assert not is_unique(P, mask_of(broken)), k
+
+
+def test_an_unconstrained_symbol_breaks_uniqueness():
+    everything_but_8 = [(int(i), int(j)) for i, j in zip(*pairs(P), strict=True)
+                        if 8 not in (i, j)]
+    assert not is_unique(P, mask_of(everything_but_8))
+    assert not is_unique(P, np.zeros(N, bool))
+    assert is_unique(P, np.ones(N, bool))
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.booleans(), min_size=N, max_size=N))
+def test_translation_and_scale_are_always_free(bits):
+    """λ₁ = λ₂ = 0 for every training set: E ↦ αE + β leaves every parallelogram intact."""
+    values = np.linalg.eigvalsh(constraint_matrices(P, np.array(bits)))
+    assert np.all(np.abs(values[:2]) < 1e-8)
+    if is_unique(P, np.array(bits)):
+        assert implied_parallelograms(P, np.array(bits)).all()  # unique ⇒ every one implied
+
+
+def test_census_agrees_with_the_paper_counts():
+    """P(unique | n) within 4 binomial σ of the notebook's counts per 10 000 splits; r_c ≈ 0.4."""
+    paper = {16: 51, 20: 1754, 22: 4270, 23: 5795, 26: 8666, 30: 9814}
+    splits = 2000
+    result = critical_fraction(P, np.array(sorted(paper)), splits, seed=1)
+    for n, count in zip(result.n_train, result.n_unique, strict=True):
+        q = paper[int(n)] / 10_000
+        assert abs(count / splits - q) <= 4 * np.sqrt(q * (1 - q) / splits) + 1e-3, n
+    assert 0.38 < result.r_c < 0.43
+
+
+def test_crossing_interpolates():
+    assert crossing(np.array([0, 10, 20]), np.array([0.0, 0.25, 0.75])) == 15.0
+    assert np.isnan(crossing(np.array([0, 1]), np.array([0.1, 0.2])))
+
+
+def test_predicted_accuracy_of_a_linear_representation():
+    """With every parallelogram present, a test sample is reached iff its sum occurs in D."""
+    linear = np.arange(P, dtype=float)[:, None] * 0.7 - 2.0
+    present = present_parallelograms(linear)
+    assert present.all()
+    train = mask_of(CHAIN)
+    a, b = pairs(P)
+    sums_in_train = set((a + b)[train].tolist())
+    expected = np.mean([s in sums_in_train for s in (a + b)[~train]])
+    assert predicted_accuracy(P, train, present) == expected
+    assert predicted_accuracy(P, train, np.zeros_like(present)) == 0.0
+
+
+def test_ideal_accuracy_never_below_predicted_for_a_random_representation():
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        train = rng.random(N) < 0.6
+        random_present = present_parallelograms(rng.normal(size=(P, 1)), delta=0.5)
+        ideal = predicted_accuracy(P, train, implied_parallelograms(P, train))
+        predicted = predicted_accuracy(P, train, random_present & implied_parallelograms(P, train))
+        assert ideal >= predicted
+
+
+def test_critical_fraction_tiny_preset_through_cli(tmp_path):
+    out = tmp_path / "run"
+    assert main(["run", "critical-fraction", "--preset", "tiny", "--out", str(out), "--quiet"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert 0.35 < summary["r_c"] < 0.45  # the paper: r_c ≈ 0.4 for p = 10
+    assert summary["n_unique"]["13"] == 0 and summary["p_unique"]["55"] == 1.0
+    assert (out / "critical-fraction.png").stat().st_size > 0 and (out / "results.zarr").exists()
+    assert main(["report", str(out)]) == 0  # the stored run is enough to redo the report
+    assert main(["run", "critical-fraction", "--preset", "tiny", "--sweep", "p=5,7",
+                 "--out", str(tmp_path / "bad"), "--quiet"]) == 2
