@@ -110,12 +110,10 @@ def train(spec: Spec, out: str | Path | None = None, *, quiet: bool = False,
             return store.load(out)
     start = time.perf_counter()
     ds = census(spec)
-    ds.attrs = {"config": json.dumps(config, sort_keys=True),
-                "toymodels_version": store.package_version(), "git_commit": store.git_commit(),
+    ds.attrs = {**store.provenance(config),
                 "timings": json.dumps({"total_seconds": time.perf_counter() - start})}
     if path is not None:
-        store.create_store(path, ds)
-        store.finish_store(path, {}, {})
+        store.save_complete(path, ds)
     ds.attrs["complete"] = True
     return ds
 

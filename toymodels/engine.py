@@ -124,11 +124,7 @@ def run(
         final = out / store.RESULTS
         if store.is_complete(final):
             return store.load(out)
-    attrs = {
-        "config": json.dumps(config, sort_keys=True),
-        "toymodels_version": store.package_version(),
-        "git_commit": store.git_commit(),
-    }
+    attrs = store.provenance(config)
     points = list(spec.systems())
     parts = []
     for i, (point, system) in enumerate(points):
@@ -145,8 +141,7 @@ def run(
     merged = merged.transpose(*spec.static_axes(), *member_dims, "step", ...)
     merged.attrs = {**attrs, "timings": json.dumps([json.loads(p.attrs["timings"]) for p in parts])}
     if out is not None:
-        store.create_store(out / store.RESULTS, merged)
-        store.finish_store(out / store.RESULTS, {}, {})
+        store.save_complete(out / store.RESULTS, merged)
     merged.attrs["complete"] = True
     return merged
 

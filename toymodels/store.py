@@ -58,6 +58,12 @@ def git_commit() -> str:
     return head + ("+dirty" if dirty else "")
 
 
+def provenance(config: Mapping[str, Any]) -> dict[str, str]:
+    """The attrs every stored result carries: full config (JSON), package version, git commit."""
+    return {"config": json.dumps(config, sort_keys=True), "toymodels_version": package_version(),
+            "git_commit": git_commit()}
+
+
 def write_json_atomic(path: Path, obj: Any) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n")
@@ -127,6 +133,12 @@ def finish_store(path: Path, data: Mapping[str, np.ndarray], attrs: Mapping[str,
     for name, value in data.items():
         group[name][...] = value
     group.attrs.update({**attrs, "complete": True})
+
+
+def save_complete(path: Path, ds: xr.Dataset) -> None:
+    """Store a finished Dataset (with its attrs) and mark it complete."""
+    create_store(path, ds)
+    finish_store(path, {}, {})
 
 
 def is_complete(path: Path) -> bool:
