@@ -6,9 +6,17 @@
 from collections.abc import Callable
 
 from toymodels.spec import ConfigError
+from toymodels.tasks.addition_pairs import addition_pairs
+from toymodels.tasks.graphs import family_graph
 from toymodels.tasks.modular import ModularTask, modular_arithmetic
+from toymodels.tasks.sparse_parity import multitask_sparse_parity
 
-TASKS: dict[str, Callable] = {"modular_arithmetic": modular_arithmetic}
+TASKS: dict[str, Callable] = {
+    "addition_pairs": addition_pairs,
+    "modular_arithmetic": modular_arithmetic,
+    "family_graph": family_graph,
+    "multitask_sparse_parity": multitask_sparse_parity,
+}
 
 
 def get(name: str) -> Callable:
