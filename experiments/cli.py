@@ -10,6 +10,7 @@ import argparse
 import hashlib
 import json
 import math
+import os
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -109,9 +110,23 @@ def command_list(_: argparse.Namespace) -> None:
         print(f"{name:24s} {experiment.description}  [presets: {', '.join(experiment.presets)}]")
 
 
+def enable_compilation_cache() -> None:
+    """Keep compiled programs on disk so a resumed or repeated run does not compile again.
+
+    Directory: $TOYMODELS_CACHE, default ~/.cache/toymodels/jax (programs that compile in < 1 s are not kept).
+    """
+    import jax
+
+    cache = os.environ.get("TOYMODELS_CACHE", str(Path.home() / ".cache" / "toymodels" / "jax"))
+    jax.config.update("jax_compilation_cache_dir", cache)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 1.0)
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
+        if args.command == "run":
+            enable_compilation_cache()
         {"list": command_list, "run": command_run, "report": command_report}[args.command](args)
     except ConfigError as error:
         print(f"toymodels: error: {error}", file=sys.stderr)
