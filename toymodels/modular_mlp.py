@@ -1,9 +1,15 @@
-"""Embedding-MLP on modular arithmetic (Ding, Guo, Michaud, Liu, Tegmark 2024, "Survival of the Fittest").
+"""Embedding-MLP on modular arithmetic (Ding, Guo, Michaud, Liu, Tegmark 2024, "Survival of the
+Fittest").
 
     x(a, b) = [E_a, E_b] ∈ R^{2d}   (or E_a + E_b with embed="sum"),   E ∈ R^{p×d}, E_ij ~ N(0, s²)
     logits  = W_L σ(… σ(W_1 x + b_1) …) + b_L,   σ = SiLU,  hidden widths `width` × `depth`
     loss    = cross-entropy on the train pairs (full batch), AdamW(lr, wd) on all parameters
     S_k     = ‖ Σ_n E[n, :] e^{−2πi k n / p} ‖₂,  k = 0..(p−1)/2   (per-frequency embedding signal)
+
+Constant-norm option (Omnigrok, Liu et al. 2022; `constant_norm=True`): the initial parameters are
+multiplied by α = `norm_scale` and, after every AdamW step, all parameters are rescaled back to
+the global norm ‖α θ₀‖₂ (`toymodels.constant_norm.rescale_to_norm`). Omnigrok uses α = 0.8 with
+wd = 0; `init_scale` still multiplies the embedding first, so θ₀ includes it.
 
 Defaults follow the authors' code (p = 59, d = 128, width 100, depth 2, lr 0.01, wd 0.5, train
 fraction 0.8; Linear layers with PyTorch's default init). Deviations, stated: float32 by default
@@ -26,6 +32,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from toymodels.constant_norm import rescale_to_norm
 from toymodels.spec import require
 from toymodels.tasks.modular import OPERATIONS, operation_table, split_key, train_mask
 
@@ -37,7 +44,11 @@ PRECISIONS = ("float32", "float64")
 def torch_uniform(fan_in: int):
     """PyTorch's default Linear init: U(−1/√fan_in, 1/√fan_in) for weights and biases."""
     bound = 1.0 / np.sqrt(fan_in)
-    return lambda key, shape, dtype=jnp.float32: jax.random.uniform(key, shape, dtype, -bound, bound)
+
+    def init(key, shape, dtype=jnp.float32):
+        return jax.random.uniform(key, shape, dtype, -bound, bound)
+
+    return init
 
 
 class EmbedMLP(nn.Module):
@@ -70,13 +81,15 @@ class EmbedMLP(nn.Module):
 
     def dense(self, features: int) -> nn.Dense:
         init = torch_uniform(self.width)
-        return nn.Dense(features, kernel_init=init, bias_init=init, dtype=self.dtype, param_dtype=self.dtype)
+        return nn.Dense(features, kernel_init=init, bias_init=init, dtype=self.dtype,
+                        param_dtype=self.dtype)
 
 
 class State(NamedTuple):
     params: dict
     opt_state: optax.OptState
     train: jax.Array  # (p²,) bool mask of training pairs
+    norm: jax.Array   # global norm of the initial parameters (the target under constant_norm)
 
 
 @dataclass(frozen=True)
@@ -91,6 +104,7 @@ class ModularMLP:
     embed: str = "concat"
     activation: str = "silu"
     precision: str = "float32"
+    constant_norm: bool = False
 
     divergence_key: ClassVar[str] = "train_loss"
 
@@ -99,8 +113,10 @@ class ModularMLP:
         require(self.d >= 1, f"d must be >= 1, got {self.d}")
         require(self.width >= 1, f"width must be >= 1, got {self.width}")
         require(self.depth >= 1, f"depth must be >= 1, got {self.depth}")
-        require(self.op in OPERATIONS, f"op must be one of {', '.join(OPERATIONS)}, got {self.op!r}")
-        require(self.embed in EMBEDS, f"embed must be one of {', '.join(EMBEDS)}, got {self.embed!r}")
+        require(self.op in OPERATIONS,
+                f"op must be one of {', '.join(OPERATIONS)}, got {self.op!r}")
+        require(self.embed in EMBEDS,
+                f"embed must be one of {', '.join(EMBEDS)}, got {self.embed!r}")
         require(self.activation in ACTIVATIONS,
                 f"activation must be one of {', '.join(ACTIVATIONS)}, got {self.activation!r}")
         require(self.precision in PRECISIONS,
@@ -108,13 +124,16 @@ class ModularMLP:
 
     # --- contract -----------------------------------------------------------------------------
     def hparams(self) -> dict[str, float]:
-        return {"lr": 0.01, "wd": 0.5, "train_fraction": 0.8, "init_scale": 1.0}
+        return {"lr": 0.01, "wd": 0.5, "train_fraction": 0.8, "init_scale": 1.0, "norm_scale": 0.8}
 
     def check(self, hp: Mapping[str, float]) -> None:
         require(hp["lr"] > 0, f"lr must be > 0, got {hp['lr']}")
         require(hp["wd"] >= 0, f"wd must be >= 0, got {hp['wd']}")
-        require(0 < hp["train_fraction"] <= 1, f"train_fraction must be in (0, 1], got {hp['train_fraction']}")
+        require(0 < hp["train_fraction"] <= 1,
+                f"train_fraction must be in (0, 1], got {hp['train_fraction']}")
         require(hp["init_scale"] > 0, f"init_scale must be > 0, got {hp['init_scale']}")
+        require(hp.get("norm_scale", 1.0) > 0,
+                f"norm_scale must be > 0, got {hp.get('norm_scale')}")
 
     def observables(self) -> dict[str, tuple[str, ...]]:
         return {"signal": ("freq",)}
@@ -134,13 +153,18 @@ class ModularMLP:
     def init(self, key: jax.Array, hp: Mapping[str, jax.Array]) -> State:
         params = self.model.init(key)["params"]
         params = {**params, "embedding": params["embedding"] * hp["init_scale"]}
+        if self.constant_norm:
+            params = jax.tree.map(lambda x: x * hp["norm_scale"].astype(x.dtype), params)
         mask = train_mask(split_key(key), self.p * self.p, hp["train_fraction"])
-        return State(params, self.optimizer(hp).init(params), mask)
+        return State(params, self.optimizer(hp).init(params), mask, optax.tree.norm(params))
 
     def step(self, state: State, hp: Mapping[str, jax.Array]) -> State:
         grads = jax.grad(lambda params: self.losses(params, state.train)[0])(state.params)
         updates, opt_state = self.optimizer(hp).update(grads, state.opt_state, state.params)
-        return State(optax.apply_updates(state.params, updates), opt_state, state.train)
+        params = optax.apply_updates(state.params, updates)
+        if self.constant_norm:
+            params = rescale_to_norm(params, state.norm)
+        return State(params, opt_state, state.train, state.norm)
 
     def observe(self, state: State, hp: Mapping[str, jax.Array]) -> dict[str, jax.Array]:
         train_loss, test_loss, train_acc, test_acc = self.losses(state.params, state.train)
@@ -150,12 +174,12 @@ class ModularMLP:
             "train_acc": train_acc,
             "test_acc": test_acc,
             "signal": frequency_signal(state.params["embedding"]),
-            "weight_norm": optax.global_norm(state.params),
+            "weight_norm": optax.tree.norm(state.params),
         }
 
     # --- pieces -------------------------------------------------------------------------------
     def losses(self, params: dict, train: jax.Array) -> tuple[jax.Array, ...]:
-        """(train loss, test loss, train accuracy, test accuracy); test metrics NaN with no test pairs."""
+        """(train loss, test loss, train acc, test acc); test metrics NaN without test pairs."""
         logits = self.model.apply({"params": params}).reshape(self.p * self.p, self.p)
         labels = jnp.asarray(operation_table(self.p, self.op))
         logp = jax.nn.log_softmax(logits)
