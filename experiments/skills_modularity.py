@@ -1,0 +1,68 @@
+"""`skills-modularity`: basis-aligned ("modular") vs random task vectors (paper Fig18).
+
+Geometry model as in `skills-scaling` (CE skills, n Zipf(α) tasks, sampled batches of 1024,
+SignGD lr 1e-2), with the task vectors a static axis: "random" (unit Gaussian, skills interfere)
+or "modular" (u_i = e_i for i ≤ d and zero beyond: each skill owns one coordinate, as in
+`scripts/run_nsl_ortho.py`). The modular speed-up factor is
+    L_random(T) / L_modular(T)   (final loss ratio; paper: ≈ 2–10 for d < 600, growing with α)
+The `default` preset is a CPU-sized version (n = 200, d ∈ {10, 20, 40, 80}, 3000 steps).
+
+summary.json keys:
+    speedup[d][alpha]          L_random / L_modular at the last step (mean loss over seeds)
+    final_loss[vectors][d][alpha]
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import xarray as xr
+
+from experiments import Experiment, register
+from experiments.skills_scaling import ALPHAS, nested
+from plots.skills import exponent_panels
+from toymodels import Spec
+from toymodels.skills import Geometry
+
+
+def spec(n: int, ds: tuple[int, ...], alphas: tuple[float, ...], steps: int, log_every: int,
+         seeds: int = 1) -> Spec:
+    system = Geometry(d=ds[0], n=n, vectors="random", frequencies="zipf", loss="ce",
+                      gradient="autograd", batch=1024, optimizer="signgd")
+    return Spec(system, {**system.hparams(), "lr": 1e-2},
+                sweep={"vectors": ("random", "modular"), "d": ds, "alpha": alphas},
+                seeds=seeds, steps=steps, log_every=log_every)
+
+
+def tiny() -> Spec:
+    return spec(50, (5, 10), (1.0, 2.0), 200, 50)
+
+
+def default() -> Spec:
+    return spec(200, (10, 20, 40, 80), ALPHAS, 3000, 50)
+
+
+def paper() -> Spec:
+    return spec(1000, tuple(range(20, 1001, 20)), (0.5, 1.0, 1.2, 1.4, 1.6, 1.8, 2.0), 100_000,
+                1000, seeds=4)
+
+
+def report(ds: xr.Dataset, out: Path) -> dict[str, Any]:
+    """Speed-up factor per d and α; figure of the factor vs α, one line per d."""
+    final = ds["loss"].where(ds["diverged_step"] < 0).mean("seed").isel(step=-1)
+    speedup = final.sel(vectors="random") / final.sel(vectors="modular")
+    exponent_panels({"modular speed-up L_random / L_modular": speedup.transpose("d", "alpha")},
+                    {}).savefig(out / "skills-modularity.png", dpi=110)
+    return {
+        "speedup": nested(speedup, "d", "alpha"),
+        "final_loss": nested(final, "vectors", "d", "alpha"),
+    }
+
+
+register(Experiment(
+    name="skills-modularity",
+    description="Geometry model (Liu et al. 2025 Fig18): modular vs random task vectors, speed-up",
+    presets={"tiny": tiny, "default": default, "paper": paper},
+    report=report,
+))

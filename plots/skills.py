@@ -1,0 +1,114 @@
+"""Figures of the skill studies: skill curves, t2/t1, model comparison, collapse, scaling."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import xarray as xr  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+LINE_STYLES = ("--", ":", "-.", (0, (5, 1, 1, 1, 1, 1)), (0, (1, 3)))
+
+
+def draw_skills(ax: Axes, skill: xr.DataArray, style: str = "-", label: bool = True) -> None:
+    """s_i vs step for every task of one member (dims step, task)."""
+    colours = plt.cm.viridis(np.linspace(0, 0.9, skill.sizes["task"]))
+    for colour, task in zip(colours, skill["task"].values, strict=True):
+        ax.plot(skill["step"], skill.sel(task=task), style, color=colour, lw=1.5,
+                label=f"task {task}" if label else None)
+
+
+def skill_grid(skill: xr.DataArray, row: str, col: str, title: str = "") -> Figure:
+    """A grid of skill-curve panels: one row per value of `row`, one column per value of `col`."""
+    rows, cols = skill[row].values, skill[col].values
+    fig, axes = plt.subplots(len(rows), len(cols), figsize=(3 * len(cols), 2.4 * len(rows)),
+                             sharex=True, sharey=True, constrained_layout=True, squeeze=False)
+    for i, r in enumerate(rows):
+        for j, c in enumerate(cols):
+            ax = axes[i, j]
+            draw_skills(ax, skill.sel({row: r, col: c}), label=(i == j == 0))
+            ax.set_title(f"{row}={r}, {col}={c:g}", fontsize=8)
+    for ax in axes[-1]:
+        ax.set_xlabel("step")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("skill")
+    axes[0, 0].legend(fontsize=7)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def ratio_plot(ratio: xr.DataArray, x: xr.DataArray,
+               lines: Mapping[str, tuple[np.ndarray, np.ndarray]], xlabel: str,
+               ylabel: str) -> Figure:
+    """`ratio` (dims: hue, x-dim, …members) vs `x`, log-log; mean and min–max; reference lines."""
+    hue = ratio.dims[0]
+    fig, ax = plt.subplots(figsize=(5.5, 4.2), constrained_layout=True)
+    for k, h in enumerate(ratio[hue].values):
+        sub = ratio.sel({hue: h})
+        others = [d for d in sub.dims if d != x.dims[0]]
+        mean, lo, hi = sub.mean(others), sub.min(others), sub.max(others)
+        ax.errorbar(x, mean, yerr=[mean - lo, hi - mean], fmt="o-", color=f"C{k}", label=str(h),
+                    capsize=2, ms=4)
+    for k, (name, (xs, ys)) in enumerate(lines.items()):
+        ax.plot(xs, ys, linestyle=LINE_STYLES[k % len(LINE_STYLES)], color="0.35", lw=1, label=name)
+    ax.set(xscale="log", yscale="log", xlabel=xlabel, ylabel=ylabel)
+    ax.legend(fontsize=8)
+    return fig
+
+
+def model_panels(panels: Mapping[str, xr.DataArray], ylabel: str = "skill",
+                 yscale: str = "linear") -> Figure:
+    """Side-by-side skill curves (dims step, task), one panel per model; dashed overlays allowed.
+
+    A panel value may be a DataArray or a pair (solid, dashed) to overlay a prediction.
+    """
+    fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.4), sharey=True,
+                             constrained_layout=True, squeeze=False)
+    for ax, (name, curves) in zip(axes[0], panels.items(), strict=True):
+        solid, dashed = curves if isinstance(curves, tuple) else (curves, None)
+        draw_skills(ax, solid, label=ax is axes[0, 0])
+        if dashed is not None:
+            draw_skills(ax, dashed, style="--", label=False)
+        ax.set(title=name, xlabel="step", yscale=yscale)
+    axes[0, 0].set_ylabel(ylabel)
+    axes[0, 0].legend(fontsize=7)
+    return fig
+
+
+def scaling_panels(final_vs_d: xr.DataArray, loss_vs_step: xr.DataArray, hue: str) -> Figure:
+    """Final loss vs d and loss vs step (log-log), one curve per value of `hue`."""
+    fig, (ax_d, ax_t) = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
+    colours = plt.cm.plasma(np.linspace(0, 0.85, final_vs_d.sizes[hue]))
+    for colour, h in zip(colours, final_vs_d[hue].values, strict=True):
+        ax_d.plot(final_vs_d["d"], final_vs_d.sel({hue: h}), "o-", color=colour,
+                  label=f"{hue}={h:g}")
+        curve = loss_vs_step.sel({hue: h}).isel(step=slice(1, None))
+        ax_t.plot(curve["step"], curve, color=colour, label=f"{hue}={h:g}")
+    ax_d.set(xscale="log", yscale="log", xlabel="d (parameters)", ylabel="final loss")
+    ax_t.set(xscale="log", yscale="log", xlabel="step", ylabel="loss")
+    ax_d.legend(fontsize=7)
+    return fig
+
+
+def exponent_panels(exponents: Mapping[str, xr.DataArray],
+                    lines: Mapping[str, Mapping[str, tuple[np.ndarray, np.ndarray]]]) -> Figure:
+    """Measured exponents (dims hue × alpha) vs alpha, one panel per exponent, with theory lines."""
+    fig, axes = plt.subplots(1, len(exponents), figsize=(5 * len(exponents), 4),
+                             constrained_layout=True, squeeze=False)
+    for ax, (name, values) in zip(axes[0], exponents.items(), strict=True):
+        hue = values.dims[0]
+        for k, h in enumerate(values[hue].values):
+            ax.plot(values["alpha"], values.sel({hue: h}), "o-", color=f"C{k}", label=f"{hue}={h}")
+        for k, (label, (xs, ys)) in enumerate(lines.get(name, {}).items()):
+            ax.plot(xs, ys, linestyle=LINE_STYLES[k % len(LINE_STYLES)], color="0.35", lw=1,
+                    label=label)
+        ax.set(xlabel=r"$\alpha$ (Zipf exponent)", ylabel=name)
+        ax.legend(fontsize=7)
+    return fig

@@ -1,0 +1,10 @@
+"""Skill-learning toy models (Liu et al. 2025): Geometry, Resource and Domino."""
+
+from toymodels.skills.common import frequencies, optimizer
+from toymodels.skills.domino import Domino
+from toymodels.skills.geometry import Geometry, task_vectors
+from toymodels.skills.resource import Resource, resource_update
+
+__all__ = [
+    "Domino", "Geometry", "Resource", "frequencies", "optimizer", "resource_update", "task_vectors",
+]
