@@ -62,7 +62,8 @@ def test_outcome_matches_integration(g1, g2, s1, s2, c12, c21):
     invasion = [g2 - c21 * s2 * g1 / s1, g1 - c12 * s1 * g2 / s2]
     if min(abs(v) for v in invasion) < 0.05:   # too close to the boundary to integrate decisively
         return
-    end = integrate(params.r, params.a, np.array([0.3, 0.3]) * np.array([g1 / s1, g2 / s2]))
+    # an asymmetric start: a symmetric one can sit on the separatrix of a bistable system
+    end = integrate(params.r, params.a, np.array([0.3, 0.23]) * np.array([g1 / s1, g2 / s2]))
     alive = end > 1e-3
     if outcome == "1 wins":
         assert alive[0] and not alive[1]

@@ -29,6 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from toymodels.masked import masked_mean
 from toymodels.modular_mlp import ACTIVATIONS, torch_uniform
 from toymodels.spec import require
 from toymodels.tasks.graphs import RELATIONS, check_graph_size, family_truth, graph_split
@@ -80,12 +81,6 @@ def balanced_accuracy(logits: jax.Array, truth: jax.Array, mask: jax.Array) -> j
     said_true = logits > 0
     return 0.5 * (masked_mean(said_true, mask & truth) + masked_mean(~said_true, mask & ~truth))
 
-
-def masked_mean(x: jax.Array, mask: jax.Array, axis=None) -> jax.Array:
-    """mean of x over mask (NaN where the mask is empty)."""
-    n = mask.sum(axis)
-    total = jnp.sum(jnp.where(mask, x, 0), axis)
-    return jnp.where(n > 0, total / jnp.maximum(n, 1), jnp.nan)
 
 
 @dataclass(frozen=True)

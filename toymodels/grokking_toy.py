@@ -39,6 +39,7 @@ import numpy as np
 import optax
 
 from toymodels.constant_norm import rescale_to_norm
+from toymodels.masked import masked_mean
 from toymodels.spec import require
 from toymodels.tasks.addition_pairs import (
     pairs,
@@ -80,11 +81,6 @@ def effective_loss(embedding: jax.Array, rows: np.ndarray) -> jax.Array:
     """ℓ_eff = ‖A E‖² / ‖E‖² with A = A_{P₀} (rows e_i + e_j − e_m − e_n)."""
     return jnp.sum((rows @ embedding) ** 2) / jnp.sum(embedding**2)
 
-
-def masked_mean(x: jax.Array, mask: jax.Array) -> jax.Array:
-    """Mean of x over mask; NaN when the mask is empty (e.g. no test samples)."""
-    n = mask.sum()
-    return jnp.where(n > 0, jnp.sum(jnp.where(mask, x, 0)) / jnp.maximum(n, 1), jnp.nan)
 
 
 def torch_linear(key: jax.Array, n_in: int, n_out: int, scale: jax.Array) -> dict:

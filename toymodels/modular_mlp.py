@@ -33,6 +33,7 @@ import numpy as np
 import optax
 
 from toymodels.constant_norm import rescale_to_norm
+from toymodels.masked import masked_mean
 from toymodels.spec import require
 from toymodels.tasks.modular import OPERATIONS, operation_table, split_key, train_mask
 
@@ -186,12 +187,7 @@ class ModularMLP:
         ce = -jnp.take_along_axis(logp, labels[:, None], axis=1)[:, 0]
         correct = (jnp.argmax(logits, axis=1) == labels).astype(logits.dtype)
         test = ~train
-
-        def mean(x, mask):
-            n = mask.sum()
-            return jnp.where(n > 0, jnp.sum(jnp.where(mask, x, 0)) / jnp.maximum(n, 1), jnp.nan)
-
-        return mean(ce, train), mean(ce, test), mean(correct, train), mean(correct, test)
+        return masked_mean(ce, train), masked_mean(ce, test), masked_mean(correct, train), masked_mean(correct, test)
 
 
 def frequency_signal(embedding: jax.Array) -> jax.Array:

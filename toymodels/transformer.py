@@ -43,6 +43,7 @@ import numpy as np
 import optax
 
 from toymodels.constant_norm import rescale_to_norm
+from toymodels.masked import masked_mean
 from toymodels.modular_mlp import PRECISIONS, frequency_signal
 from toymodels.spec import require
 from toymodels.tasks.modular import operation_table, split_key, train_mask
@@ -128,11 +129,6 @@ def cross_entropy(logits: jax.Array, labels: jax.Array) -> jax.Array:
     """Per-example −log softmax(logits)[label]."""
     return -jnp.take_along_axis(jax.nn.log_softmax(logits), labels[:, None], axis=1)[:, 0]
 
-
-def masked_mean(x: jax.Array, mask: jax.Array) -> jax.Array:
-    """Mean of x over mask; NaN when the mask is empty."""
-    n = mask.sum()
-    return jnp.where(n > 0, jnp.sum(jnp.where(mask, x, 0)) / jnp.maximum(n, 1), jnp.nan)
 
 
 # --- the network ------------------------------------------------------------------------------
