@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from experiments import PRESETS, discover, get
+from toymodels.devices import use_cpu_cores
 from toymodels.spec import ConfigError, Spec
 from toymodels.store import load, read_config, write_json_atomic
 
@@ -126,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         if args.command == "run":
+            use_cpu_cores()
             enable_compilation_cache()
         {"list": command_list, "run": command_run, "report": command_report}[args.command](args)
     except ConfigError as error:

@@ -3,9 +3,10 @@
 Members are seeds × the grid of dynamic hyperparameters. For each static point of the sweep,
 one program is compiled,
 
-    chunk = jit(vmap(scan(step, log_every) ; observe)),
+    chunk = jit(shard_map(map_blocks(vmap(scan(step, log_every) ; observe)))),
 
-the member axis is sharded over all `jax.devices()`, and the host only works between chunks:
+the member axis is sharded over all `jax.devices()`; each device runs its members in blocks of
+`member_block` (vmapped inside a block, one block after another), and the host only works between chunks:
 progress bar, one Zarr record of observations, divergence flags, a state checkpoint. A run with
 a folder resumes from its last checkpoint and finishes with the same numbers as an uninterrupted
 run (same seed and config → identical results).
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import sys
 import time
 from collections.abc import Mapping
@@ -29,9 +31,10 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from tqdm.auto import tqdm
 
 from toymodels import store
-from toymodels.spec import Spec, System
+from toymodels.spec import Spec, System, require
 
 MEMBERS = "members"
+BLOCK_FLOPS = 4e6
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,30 @@ def pad_members(x: np.ndarray, n: int) -> np.ndarray:
     return np.concatenate([x, np.repeat(x[-1:], n - len(x), axis=0)]) if n > len(x) else x
 
 
+def member_block(system: System, hp: Mapping[str, Any], local_members: int) -> int:
+    """Members vmapped together on one device: all of them on GPU/TPU; on CPU, the smallest power
+    of two whose block does ≥ BLOCK_FLOPS per step (by XLA's cost analysis of one member's step).
+
+    On CPU, batching members only amortises per-operation overhead: once a block does a few MFLOP
+    per step, larger blocks spill the cache and run slower per member (measured: docs/benchmarks.md).
+    """
+    if jax.default_backend() != "cpu":
+        return local_members
+    state = jax.eval_shape(system.init, jax.random.PRNGKey(0), hp)
+    cost = jax.jit(system.step).lower(state, hp).cost_analysis() or {}
+    flops = max(float(cost.get("flops", 0.0)), 1.0)
+    return min(local_members, 2 ** max(0, math.ceil(math.log2(BLOCK_FLOPS / flops))))
+
+
+def blocked(f, block: int, mesh: Mesh):
+    """f over the sharded member axis: per device, `lax.map` over blocks of `block` vmapped members."""
+
+    def local(*args):
+        return jax.lax.map(lambda xs: f(*xs), args, batch_size=block)
+
+    return jax.shard_map(local, mesh=mesh, in_specs=PartitionSpec(MEMBERS), out_specs=PartitionSpec(MEMBERS))
+
+
 def make_chunk(system: System, log_every: int):
     """chunk(state, hp) = (state after `log_every` steps, observe(that state))."""
 
@@ -111,10 +138,12 @@ def run(
     quiet: bool = False,
     checkpoint_seconds: float = 10.0,
     metadata: Mapping[str, Any] | None = None,
+    block: int | None = None,
 ) -> xr.Dataset:
     """Train every member of `spec`; return (and with `out`, store and resume) the results.
 
     Static sweep axes run one compiled program each; their results are merged along their dims.
+    `block` overrides the members vmapped together per device (default: `member_block`).
     """
     spec.validate()
     config = {**(metadata or {}), "spec": spec.to_dict()}
@@ -132,7 +161,7 @@ def run(
         if out is not None:
             path = out / store.RESULTS if len(points) == 1 else out / "parts" / f"part-{i:03d}.zarr"
         ds = run_program(system, spec, path, quiet=quiet, checkpoint_seconds=checkpoint_seconds,
-                         attrs=attrs, label=", ".join(f"{k}={v}" for k, v in point.items()))
+                         attrs=attrs, block=block, label=", ".join(f"{k}={v}" for k, v in point.items()))
         parts.append(ds.expand_dims({k: [v] for k, v in point.items()}))
     if len(points) == 1:
         return parts[0]
@@ -154,6 +183,7 @@ def run_program(
     quiet: bool,
     checkpoint_seconds: float,
     attrs: Mapping[str, Any],
+    block: int | None = None,
     label: str = "",
 ) -> xr.Dataset:
     """Train all members of one static point of the sweep (one compiled program)."""
@@ -164,7 +194,12 @@ def run_program(
     dtype = np.float64 if jax.config.jax_enable_x64 else np.float32
     members = member_table(spec, dtype)
     n_dev = len(jax.devices())
-    padded = -(-members.size // n_dev) * n_dev
+    local = -(-members.size // n_dev)
+    require(block is None or block >= 1, f"block must be >= 1, got {block}")
+    block = block or member_block(system, {k: v[0] for k, v in members.hparams.items()}, local)
+    n_blocks = -(-local // block)
+    block = -(-local // n_blocks)  # equal blocks: one compiled block body, fewer than n_blocks padded members
+    padded = n_dev * n_blocks * block
     sharding = member_sharding()
 
     def put(x: np.ndarray) -> jax.Array:
@@ -173,12 +208,10 @@ def run_program(
     hp = {k: put(v) for k, v in members.hparams.items()}
     keys = put(np.asarray(jax.vmap(jax.random.PRNGKey)(members.seeds)))
     # Every leaf of state, hp and observations has the member axis first: one sharding for all.
-    init = jax.jit(jax.vmap(system.init), out_shardings=sharding)
-    observe = jax.jit(jax.vmap(system.observe), out_shardings=sharding)
-    chunk = jax.jit(jax.vmap(make_chunk(system, spec.log_every)), in_shardings=sharding,
-                    out_shardings=sharding, donate_argnums=0)
-
-    state_shape = jax.eval_shape(init, keys, hp)
+    state_shape = jax.eval_shape(jax.vmap(system.init), keys, hp)
+    init = jax.jit(blocked(system.init, block, sharding.mesh))
+    observe = jax.jit(blocked(system.observe, block, sharding.mesh))
+    chunk = jax.jit(blocked(make_chunk(system, spec.log_every), block, sharding.mesh), donate_argnums=0)
     obs_shapes = jax.eval_shape(observe, state_shape, hp)
     steps = np.arange(0, spec.steps + 1, spec.log_every)
     template = observation_template(system, members, steps, obs_shapes)
@@ -246,6 +279,7 @@ def run_program(
         "member_steps_per_second": trained_steps / train_seconds if train_seconds > 0 else None,
         "members": members.size,
         "devices": n_dev,
+        "member_block": block,
         "resumed_from_step": int(steps[first - 1]) if resumed is not None else None,
     }
     final_attrs = {**attrs, "timings": json.dumps(timings)}

@@ -56,8 +56,25 @@ def task_vectors(key: jax.Array, kind: str, n: int, d: int) -> jax.Array:
     gauss = jax.random.normal(key, (d, n) if kind == "ortho" else (n, d))
     if kind == "random":
         return gauss / jnp.linalg.norm(gauss, axis=1, keepdims=True)
-    q, r = jnp.linalg.qr(gauss)
-    return (q * jnp.sign(jnp.diag(r))).T
+    return orthonormal_columns(gauss).T
+
+
+def orthonormal_columns(g: jax.Array) -> jax.Array:
+    """Q of g = QR with diag(R) > 0 (unique), by Gram–Schmidt with one re-orthogonalisation:
+
+        v_j = g_j − Q_{<j} Q_{<j}ᵀ g_j  (twice),   q_j = v_j / ‖v_j‖.
+
+    Written with matmuls instead of LAPACK's batched QR, whose CPU kernel shares XLA's thread pool
+    and deadlocked when several CPU devices ran it at once (one per core, as the CLI sets up).
+    """
+
+    def column(j, q):
+        v = g[:, j]
+        for _ in range(2):
+            v = v - q @ (q.T @ v)
+        return q.at[:, j].set(v / jnp.linalg.norm(v))
+
+    return jax.lax.fori_loop(0, g.shape[1], column, jnp.zeros_like(g))
 
 
 def sample_weights(key: jax.Array, p: jax.Array, batch: int) -> jax.Array:
