@@ -1,15 +1,19 @@
 """One command for every benchmark; rewrites docs/benchmarks.md (table + plot).
 
-    python benchmarks/suite.py [--quick] [--repeats 3]
+    python benchmarks/suite.py [--quick] [--repeats 3] [--systems geometry,sparse-parity]
 
 Rows (member-steps/s = optimisation steps of one network per second, summed over members):
-- engine, N members in one compiled program (`toymodels.run`, compile time excluded, reported apart);
+- engine, N members in one compiled program (`toymodels.run`, compile time excluded, reported apart),
+  with one JAX CPU device per core as `toymodels run` sets up, and N = 1 on a single device too;
 - PyTorch, the usual per-member loop (one network at a time), 1 thread and the default threads;
 - PyTorch ensemble: `torch.func.stack_module_state` + `vmap` over N members.
 Each measurement runs in a fresh subprocess (clean compile caches, its own peak RSS), and the
 repetitions are interleaved across rows so that machine noise hits every row alike; tables give
 medians. Peak matmul GFLOP/s (float32, 2048², JAX) is measured in the same run.
+Then the scale-out table of benchmarks/scaleout.py (1, 2, 4 CPU devices).
 PyTorch rows are skipped when torch is not installed (`pip install -e '.[bench]'`).
+`--systems` measures a subset of `configs.SYSTEMS`; the rewritten docs/benchmarks.md then holds
+only those tables (the notes below `<!-- notes -->` are kept either way).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import configs  # noqa: E402  (benchmarks/configs.py: the systems measured, in JAX and PyTorch)
+import scaleout  # noqa: E402  (benchmarks/scaleout.py: 1, 2, 4 CPU devices)
 
 
 def worker(kind: str, name: str, members: int, seconds: float, threads: int) -> dict:
@@ -36,7 +41,10 @@ def worker(kind: str, name: str, members: int, seconds: float, threads: int) -> 
 
     if kind == "peak":
         result = configs.peak_matmul_gflops()
-    elif kind == "engine":
+    elif kind.startswith("engine"):
+        import toymodels
+
+        toymodels.use_cpu_cores(1 if kind == "engine-1-device" else None)  # else: one device per core, as the CLI
         result = configs.engine_rate(name, members, seconds)
     else:
         result = configs.torch_rate(name, members, seconds, threads, ensemble=(kind == "torch-ensemble"))
@@ -56,11 +64,12 @@ def measure(kind: str, name: str, members: int, seconds: float, threads: int = 0
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def rows_to_measure(quick: bool) -> list[tuple[str, str, int, int]]:
+def rows_to_measure(quick: bool, systems: list[str]) -> list[tuple[str, str, int, int]]:
     sizes = (1, 64) if quick else (1, 64, 1024)
     rows = []
     have_torch = configs.torch_available()
-    for name in configs.SYSTEMS:
+    for name in systems:
+        rows.append(("engine-1-device", name, 1, 0))
         for n in configs.sizes_for(name, sizes):
             rows.append(("engine", name, n, 0))
         if have_torch:
@@ -92,14 +101,20 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="N ∈ {1, 64}, 1 s per measurement")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=2.0, help="target seconds per measurement")
+    parser.add_argument("--systems", default=",".join(configs.SYSTEMS),
+                        help=f"comma-separated subset of {', '.join(configs.SYSTEMS)} (default: all)")
     parser.add_argument("--worker", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         kind, name, members, seconds, threads = args.worker
         print(json.dumps(worker(kind, name, int(members), float(seconds), int(threads))))
         return
+    systems = args.systems.split(",")
+    unknown = sorted(set(systems) - set(configs.SYSTEMS))
+    if unknown:
+        parser.error(f"unknown systems {', '.join(unknown)}; choose from {', '.join(configs.SYSTEMS)}")
     seconds = 1.0 if args.quick else args.seconds
-    rows = rows_to_measure(args.quick)
+    rows = rows_to_measure(args.quick, systems)
     results: dict[tuple, list[dict]] = {row: [] for row in rows}
     peaks = []
     start = time.time()
@@ -113,7 +128,9 @@ def main() -> None:
             if got:
                 results[row].append(got)
     peak = statistics.median(p["gflops"] for p in peaks if p)
-    report = configs.write_report(results, peak, machine(), time.time() - start, ROOT / "docs")
+    devices = (1, 2) if args.quick else (1, 2, 4)
+    extra = scaleout.scaleout_markdown(devices=devices, repeats=args.repeats, seconds=seconds)
+    report = configs.write_report(results, peak, machine(), time.time() - start, ROOT / "docs", extra)
     print(report)
 
 

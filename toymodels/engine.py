@@ -10,6 +10,10 @@ the member axis is sharded over all `jax.devices()`; each device runs its member
 progress bar, one Zarr record of observations, divergence flags, a state checkpoint. A run with
 a folder resumes from its last checkpoint and finishes with the same numbers as an uninterrupted
 run (same seed and config → identical results).
+
+Multi-host (after `jax.distributed.initialize()`): the member axis spans every process's devices;
+observations and checkpoints are gathered to every process, and only process 0 writes the run
+folder (which must be on a filesystem all processes see).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from typing import Any
 import jax
 import numpy as np
 import xarray as xr
+from jax.experimental import multihost_utils
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from tqdm.auto import tqdm
 
@@ -72,6 +77,25 @@ def member_table(spec: Spec, dtype: np.dtype) -> Members:
 def member_sharding() -> NamedSharding:
     """Shard axis 0 (members) over every device; one device is the special case."""
     return NamedSharding(Mesh(np.array(jax.devices()), (MEMBERS,)), PartitionSpec(MEMBERS))
+
+
+def fetch(tree):
+    """Host (numpy) copy of a member-sharded pytree, gathered from every process when there are several."""
+    if jax.process_count() == 1:
+        return jax.device_get(tree)
+    return multihost_utils.process_allgather(tree, tiled=True)
+
+
+def agree(flag: bool) -> bool:
+    """Process 0's `flag` on every process (so that all of them enter the same collectives)."""
+    if jax.process_count() == 1:
+        return flag
+    return bool(multihost_utils.broadcast_one_to_all(np.asarray(flag)))
+
+
+def writer() -> bool:
+    """Whether this process writes the run folder: the only process, or process 0 of several."""
+    return jax.process_index() == 0
 
 
 def pad_members(x: np.ndarray, n: int) -> np.ndarray:
@@ -149,7 +173,7 @@ def run(
     config = {**(metadata or {}), "spec": spec.to_dict()}
     out = Path(out) if out is not None else None
     if out is not None:
-        store.claim_run_folder(out, config)
+        store.claim_run_folder(out, config, write=writer())
         final = out / store.RESULTS
         if store.is_complete(final):
             return store.load(out)
@@ -169,7 +193,7 @@ def run(
     member_dims = [d for d in parts[0]["diverged_step"].dims if d not in spec.static_axes()]
     merged = merged.transpose(*spec.static_axes(), *member_dims, "step", ...)
     merged.attrs = {**attrs, "timings": json.dumps([json.loads(p.attrs["timings"]) for p in parts])}
-    if out is not None:
+    if out is not None and writer():
         store.save_complete(out / store.RESULTS, merged)
     merged.attrs["complete"] = True
     return merged
@@ -218,24 +242,25 @@ def run_program(
     buffer = {name: template[name].values for name in obs_shapes}
     diverged = np.full(members.size, -1, np.int64)
     n_member_dims = len(members.dims)
+    write = path is not None and writer()
 
     def record(r: int, obs: Mapping[str, jax.Array]) -> None:
         """Keep observation `r` in memory and in the store; flag members that diverged."""
         values = {}
-        for name, x in jax.device_get(obs).items():
+        for name, x in fetch(obs).items():
             x = np.asarray(x)[: members.size].astype(buffer[name].dtype)
             values[name] = x.reshape(*members.shape, *x.shape[1:])
             buffer[name][(slice(None),) * n_member_dims + (r,)] = values[name]
         loss = np.asarray(values[system.divergence_key]).reshape(members.size, -1)
         bad = ~np.isfinite(loss).all(axis=1) & (diverged < 0)
         diverged[bad] = steps[r]
-        if path is not None:
+        if write:
             store.write_record(path, r, values, n_member_dims)
 
     start = time.perf_counter()
     resumed = load_resumable(path, state_shape)
     if resumed is None:
-        if path is not None:
+        if write:
             store.create_store(path, template)
         state = init(keys, hp)
         record(0, observe(state, hp))
@@ -255,7 +280,7 @@ def run_program(
     bar = tqdm(
         total=members.size * spec.steps, initial=members.size * steps[first - 1],
         unit="member-step", unit_scale=True, desc=label or None, dynamic_ncols=True,
-        disable=quiet or not sys.stderr.isatty(),
+        disable=quiet or not sys.stderr.isatty() or not writer(),
     )
     last_checkpoint = time.perf_counter()
     train_start = time.perf_counter()
@@ -263,9 +288,11 @@ def run_program(
         state, obs = compiled(state, hp)
         record(r, obs)
         bar.update(members.size * spec.log_every)
-        if path is not None and r < len(steps) - 1 and time.perf_counter() - last_checkpoint >= checkpoint_seconds:
-            leaves = [np.asarray(x) for x in jax.device_get(jax.tree.leaves(state))]
-            store.save_checkpoint(path, leaves, r, {"diverged": diverged})
+        due = r < len(steps) - 1 and time.perf_counter() - last_checkpoint >= checkpoint_seconds
+        if path is not None and agree(due):
+            leaves = [np.asarray(x) for x in fetch(jax.tree.leaves(state))]  # every process: a collective
+            if write:
+                store.save_checkpoint(path, leaves, r, {"diverged": diverged})
             last_checkpoint = time.perf_counter()
     jax.block_until_ready(state)
     bar.close()
@@ -285,7 +312,7 @@ def run_program(
     final_attrs = {**attrs, "timings": json.dumps(timings)}
     result = template.copy(data={**buffer, "diverged_step": diverged.reshape(members.shape)})
     result.attrs = {**final_attrs, "complete": True}
-    if path is not None:
+    if write:
         store.finish_store(path, {"diverged_step": diverged.reshape(members.shape)}, final_attrs)
         store.drop_checkpoint(path)
     return result

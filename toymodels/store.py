@@ -70,8 +70,9 @@ def write_json_atomic(path: Path, obj: Any) -> None:
     os.replace(tmp, path)
 
 
-def claim_run_folder(out: Path, config: Mapping[str, Any]) -> None:
-    """Make `out` the folder of the run `config`, or refuse if it holds something else."""
+def claim_run_folder(out: Path, config: Mapping[str, Any], write: bool = True) -> None:
+    """Make `out` the folder of the run `config`, or refuse if it holds something else
+    (`write=False`: only check, as the processes of a multi-host run other than the writer do)."""
     path = out / CONFIG_FILE
     if path.exists():
         try:
@@ -83,8 +84,9 @@ def claim_run_folder(out: Path, config: Mapping[str, Any]) -> None:
         return
     if out.exists() and any(out.iterdir()):
         raise ConfigError(f"{out} is not empty and holds no toymodels run; choose another --out")
-    out.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(path, config)
+    if write:
+        out.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(path, config)
 
 
 def read_config(out: Path) -> dict[str, Any]:
