@@ -86,11 +86,18 @@ def sample_tasks(key: jax.Array, probs: jax.Array, size: int) -> jax.Array:
     return jnp.minimum(jnp.searchsorted(jnp.cumsum(probs), u), probs.shape[0] - 1).astype(jnp.int32)
 
 
+def random_bits(key: jax.Array, shape: tuple[int, ...], n: int) -> jax.Array:
+    """(*shape, n) i.i.d. uniform bits, uint8: bit j = ⌊w_{⌊j/32⌋} / 2^{j mod 32}⌋ mod 2 of uniform
+    32-bit words w — one random word per 32 bits (Bernoulli(½) draws cost one word each on CPU)."""
+    words = jax.random.bits(key, (*shape, -(-n // 32)), jnp.uint32)
+    bits = (words[..., None] >> jnp.arange(32, dtype=jnp.uint32)) & 1
+    return bits.reshape(*shape, -1)[..., :n].astype(jnp.uint8)
+
+
 def sample(key: jax.Array, probs: jax.Array, size: int, n: int) -> tuple[jax.Array, jax.Array]:
     """`size` samples of the task mixture: (task ids (size,), task bits (size, n) uint8)."""
     task_key, bit_key = jax.random.split(key)
-    bits = jax.random.bernoulli(bit_key, 0.5, (size, n)).astype(jnp.uint8)
-    return sample_tasks(task_key, probs, size), bits
+    return sample_tasks(task_key, probs, size), random_bits(bit_key, (size,), n)
 
 
 def indexed_samples(key: jax.Array, probs: jax.Array, index: jax.Array,
@@ -102,14 +109,14 @@ def indexed_samples(key: jax.Array, probs: jax.Array, index: jax.Array,
     def one(j: jax.Array) -> tuple[jax.Array, jax.Array]:
         task_key, bit_key = jax.random.split(jax.random.fold_in(key, j))
         task = jnp.minimum(jnp.searchsorted(cdf, jax.random.uniform(task_key)), probs.shape[0] - 1)
-        return task.astype(jnp.int32), jax.random.bernoulli(bit_key, 0.5, (n,)).astype(jnp.uint8)
+        return task.astype(jnp.int32), random_bits(bit_key, (), n)
 
     return jax.vmap(one)(index)
 
 
 def per_task_bits(key: jax.Array, n_tasks: int, per_task: int, n: int) -> jax.Array:
     """Task bits of the exact per-task test sets: (n_tasks, per_task, n) uint8, task i in row i."""
-    return jax.random.bernoulli(key, 0.5, (n_tasks, per_task, n)).astype(jnp.uint8)
+    return random_bits(key, (n_tasks, per_task), n)
 
 
 @dataclass(frozen=True)
