@@ -57,7 +57,11 @@ def measure(kind: str, name: str, members: int, seconds: float, threads: int = 0
     if kind.startswith("torch") and threads:
         env["OMP_NUM_THREADS"] = str(threads)
     command = [sys.executable, __file__, "--worker", kind, name, str(members), str(seconds), str(threads)]
-    done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT, timeout=1800)
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT, timeout=900)
+    except subprocess.TimeoutExpired:
+        print(f"  {kind} {name} N={members}: no result within 15 min", file=sys.stderr)
+        return None
     if done.returncode != 0:
         print(f"  {kind} {name} N={members}: failed: {done.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
         return None
@@ -74,7 +78,7 @@ def rows_to_measure(quick: bool, systems: list[str]) -> list[tuple[str, str, int
             rows.append(("engine", name, n, 0))
         if have_torch:
             rows += [("torch-loop", name, 1, 1), ("torch-loop", name, 1, 0)]
-            for n in configs.sizes_for(name, sizes):
+            for n in configs.sizes_for(name, sizes, "torch-ensemble"):
                 if n > 1:
                     rows.append(("torch-ensemble", name, n, 0))
     return rows
