@@ -230,7 +230,9 @@ def peak_matmul_gflops(n: int = 2048, repeats: int = 10) -> dict:
 
 
 def engine_rate(name: str, members: int, seconds: float) -> dict:
-    """Member-steps/s of `members` members in one program, steps calibrated to ≈ `seconds`."""
+    """Training member-steps/s of `members` members in one program: the difference of two runs of
+    k and 2k steps (one chunk each, k calibrated to ≈ `seconds`), so that the observation of a
+    chunk — which the PyTorch loops do not do — and the host work between chunks cancel out."""
     import jax
 
     import toymodels as tm
@@ -244,11 +246,12 @@ def engine_rate(name: str, members: int, seconds: float) -> dict:
         return json.loads(tm.run(spec, quiet=True).attrs["timings"])
 
     probe = timed(2)
-    steps = max(2, int(seconds * probe["member_steps_per_second"] / members))
-    got = timed(steps)
+    steps = max(4, int(seconds * probe["member_steps_per_second"] / members))
+    short, got = timed(steps), timed(2 * steps)
+    extra = got["train_seconds"] - short["train_seconds"]
+    rate = members * steps / extra if extra > 0 else got["member_steps_per_second"]
     state = jax.eval_shape(system.init, jax.random.PRNGKey(0),
                            {k: np.float32(v) for k, v in hparams.items()})
-    rate = got["member_steps_per_second"]
     return {
         "rate": rate,
         "steps": steps,
