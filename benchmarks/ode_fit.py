@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 
-from theory.odes import fit_glv_arrays, fit_linear_arrays
+from toymodels.theory.odes import fit_glv_arrays, fit_linear_arrays
 
 
 def population(members: int, n: int, steps: int, seed: int = 0) -> np.ndarray:

@@ -30,11 +30,11 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from experiments import Experiment, register
-from experiments.modular_addition import member_rows
-from plots import signal_trajectories, sweep_scatter
-from plots.progress import survival_scatter
-from theory.circles import circles
+from toymodels.experiments import Experiment, register
+from toymodels.experiments.modular_addition import member_rows
+from toymodels.plots import signal_trajectories, sweep_scatter
+from toymodels.plots.progress import survival_scatter
+from toymodels.theory.circles import circles
 from toymodels import ModularMLP, Spec, engine, load
 
 EARLY = "early"

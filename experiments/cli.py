@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
-from experiments import PRESETS, discover, get
+from toymodels.experiments import PRESETS, discover, get
 from toymodels.devices import use_cpu_cores
 from toymodels.spec import ConfigError, Spec
 from toymodels.store import load, read_config, write_json_atomic

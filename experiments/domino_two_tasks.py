@@ -25,9 +25,9 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from experiments import Experiment, register
-from plots.skills import ratio_plot, skill_grid
-from theory.skills import crossing_step, sgd_time_to_skill, two_task_factor
+from toymodels.experiments import Experiment, register
+from toymodels.plots.skills import ratio_plot, skill_grid
+from toymodels.theory.skills import crossing_step, sgd_time_to_skill, two_task_factor
 from toymodels import engine, store
 from toymodels.skills import Geometry
 from toymodels.spec import Spec, require

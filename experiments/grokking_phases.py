@@ -38,9 +38,9 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from experiments import Experiment, register
-from plots.phases import phase_diagram, phase_examples
-from theory.phases import (
+from toymodels.experiments import Experiment, register
+from toymodels.plots.phases import phase_diagram, phase_examples
+from toymodels.theory.phases import (
     PHASES,
     Boundary,
     classify,
@@ -49,7 +49,7 @@ from theory.phases import (
     phase_boundaries,
     phase_fractions,
 )
-from theory.representation import predicted_accuracy, present_parallelograms
+from toymodels.theory.representation import predicted_accuracy, present_parallelograms
 from toymodels import Spec
 from toymodels.grokking_toy import GrokkingToy
 from toymodels.tasks.addition_pairs import addition_pairs

@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from experiments import Experiment, register
-from experiments.quanta_scaling import (
+from toymodels.experiments import Experiment, register
+from toymodels.experiments.quanta_scaling import (
     PAPER_BETA,
     measure_beta,
     online,
@@ -32,8 +32,8 @@ from experiments.quanta_scaling import (
     run_alpha,
     widest,
 )
-from plots.scaling import emergence_heatmap, learned_steps_figure
-from theory.scaling import quanta_learned
+from toymodels.plots.scaling import emergence_heatmap, learned_steps_figure
+from toymodels.theory.scaling import quanta_learned
 from toymodels import Spec
 from toymodels.sparse_parity import SparseParityMLP
 from toymodels.tasks.sparse_parity import code_alpha

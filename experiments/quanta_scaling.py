@@ -28,9 +28,9 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from experiments import Experiment, register
-from plots.scaling import ScalingPanel, scaling_figure
-from theory.scaling import (
+from toymodels.experiments import Experiment, register
+from toymodels.plots.scaling import ScalingPanel, scaling_figure
+from toymodels.theory.scaling import (
     Exponent,
     bootstrap_power_law,
     fit_learned_steps,

@@ -19,9 +19,9 @@ from typing import Any
 
 import xarray as xr
 
-from experiments import Experiment, register
-from experiments.skills_scaling import ALPHAS, nested
-from plots.skills import exponent_panels
+from toymodels.experiments import Experiment, register
+from toymodels.experiments.skills_scaling import ALPHAS, nested
+from toymodels.plots.skills import exponent_panels
 from toymodels import Spec
 from toymodels.skills import Geometry
 

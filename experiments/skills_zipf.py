@@ -29,10 +29,10 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from experiments import Experiment, register
-from experiments.domino_two_tasks import train_parts
-from plots.skills import model_panels
-from theory.skills import (
+from toymodels.experiments import Experiment, register
+from toymodels.experiments.domino_two_tasks import train_parts
+from toymodels.plots.skills import model_panels
+from toymodels.theory.skills import (
     collapse,
     collapse_spread,
     crossing_step,

@@ -1,5 +1,5 @@
 """Plotting functions: results in, matplotlib figures out (matplotlib and xarray only)."""
 
-from plots.curves import signal_trajectories, sweep_scatter, training_curves
+from toymodels.plots.curves import signal_trajectories, sweep_scatter, training_curves
 
 __all__ = ["signal_trajectories", "sweep_scatter", "training_curves"]

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from experiments.circle_survival import auc
-from experiments.cli import main
+from toymodels.experiments.circle_survival import auc
+from toymodels.experiments.cli import main
 from toymodels import ModularMLP
 from toymodels.modular_mlp import frequency_signal
 

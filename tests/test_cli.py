@@ -9,7 +9,7 @@ import sys
 import pytest
 
 import toymodels as tm
-from experiments.cli import main
+from toymodels.experiments.cli import main
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +80,7 @@ def test_an_out_folder_holding_a_different_run_is_refused(tiny_run, capsys):
 
 
 def test_the_installed_command_prints_no_traceback():
-    result = subprocess.run([sys.executable, "-m", "experiments.cli", "run", "modular-addition", "--set",
+    result = subprocess.run([sys.executable, "-m", "toymodels.experiments.cli", "run", "modular-addition", "--set",
                              "lr=-1"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     assert result.stderr.strip() == "toymodels: error: lr must be > 0, got -1.0"

@@ -145,7 +145,7 @@ def test_four_devices_give_the_same_numbers_as_one(tmp_path):
 
 
 def cli(*args: str) -> list[str]:
-    return [sys.executable, "-m", "experiments.cli", *args]
+    return [sys.executable, "-m", "toymodels.experiments.cli", *args]
 
 
 def test_resume_after_sigkill_equals_an_uninterrupted_run(tmp_path):

@@ -4,8 +4,8 @@ import json
 
 import numpy as np
 
-from experiments import get
-from experiments.cli import main
+from toymodels.experiments import get
+from toymodels.experiments.cli import main
 
 
 def test_graph_generalization_tiny(tmp_path):

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import toymodels as tm
-from experiments.cli import main
+from toymodels.experiments.cli import main
 from toymodels.grokking_toy import GrokkingToy, effective_loss, rqi
 from toymodels.spec import ConfigError
 from toymodels.tasks import get

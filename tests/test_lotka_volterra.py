@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.integrate import solve_ivp
 
-from theory.lotka_volterra import (
+from toymodels.theory.lotka_volterra import (
     TwoSpecies,
     a11,
     a12,

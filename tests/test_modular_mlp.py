@@ -9,7 +9,7 @@ import pytest
 import xarray as xr
 
 import toymodels as tm
-from theory.circles import count_circles
+from toymodels.theory.circles import count_circles
 from toymodels.modular_mlp import frequency_signal
 
 

@@ -7,7 +7,7 @@ import xarray as xr
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from theory.phases import (
+from toymodels.theory.phases import (
     COMPREHENSION,
     CONFUSION,
     GROKKING,

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from experiments.cli import main
-from theory.progress import drop_step, first_step, progress_phases
+from toymodels.experiments.cli import main
+from toymodels.theory.progress import drop_step, first_step, progress_phases
 
 STEPS = np.arange(0, 4001, 100)
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from experiments.cli import main
+from toymodels.experiments.cli import main
 
 
 @pytest.mark.slow

@@ -9,8 +9,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from experiments.cli import main
-from theory.representation import (
+from toymodels.experiments.cli import main
+from toymodels.theory.representation import (
     constraint_matrices,
     critical_fraction,
     crossing,

@@ -8,7 +8,7 @@ import xarray as xr
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from theory.scaling import (
+from toymodels.theory.scaling import (
     bootstrap_power_law,
     fit_learned_steps,
     fit_power_law,

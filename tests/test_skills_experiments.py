@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from experiments.cli import main
+from toymodels.experiments.cli import main
 
 
 def run_cli(name: str, out) -> dict:

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import toymodels as tm
-from theory.skills import crossing_step, resource_time_to_skill, sgd_skill
+from toymodels.theory.skills import crossing_step, resource_time_to_skill, sgd_skill
 from toymodels.skills import Domino, Geometry, Resource, frequencies, resource_update, task_vectors
 
 

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import toymodels as tm
-from theory.skills import (
+from toymodels.theory.skills import (
     crossing_step,
     domino_exponents,
     domino_factor_limit,

@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from theory.stitching import (
+from toymodels.theory.stitching import (
     activations,
     cka_matrix,
     class_balance,
