@@ -29,12 +29,12 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
-
 from toymodels.experiments import Experiment, register
 from toymodels.experiments.modular_addition import member_rows
 from toymodels.plots import signal_trajectories, sweep_scatter
 from toymodels.plots.progress import survival_scatter
 from toymodels.theory.circles import circles
+
 from toymodels import ModularMLP, Spec, engine, load
 
 EARLY = "early"

@@ -1,4 +1,4 @@
-"""The `toymodels` command line: list, run, report.
+"""The `toymodels` command line: list, run, report, reproduce.
 
 Bad input gets one line on stderr and exit status 2; nothing is written before the input is
 known to be good. Re-running an interrupted `run` with the same arguments resumes it.
@@ -9,18 +9,16 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import math
 import os
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import NoReturn
 
-from toymodels.experiments import PRESETS, discover, get
+from toymodels.experiments import PRESETS, SUMMARY, discover, get, ledger, run_and_report, write_report
+
 from toymodels.devices import use_cpu_cores
 from toymodels.spec import ConfigError, Spec
-from toymodels.store import load, read_config, write_json_atomic
-
-SUMMARY = "summary.json"
+from toymodels.store import read_config
 
 
 class Parser(argparse.ArgumentParser):
@@ -44,6 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
                      help="save the training state at most this often (default: 10)")
     report = commands.add_parser("report", help="redo the figures and summary.json of a finished run")
     report.add_argument("dir")
+    reproduce = commands.add_parser("reproduce", help="run every claim's preset and write the reproduction ledger")
+    reproduce.add_argument("--out", default="runs/reproduce", help="run folders (finished runs are reused)")
+    reproduce.add_argument("--only", help="comma-separated experiment names (default: all with claims)")
+    reproduce.add_argument("--ledger", default="docs/reproductions.md", help="where to write the page")
+    reproduce.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 
 
@@ -68,23 +71,6 @@ def build_spec(args: argparse.Namespace) -> Spec:
     return spec.validate()
 
 
-def json_ready(obj: Any) -> Any:
-    """Replace non-finite floats (not valid JSON) by None, recursively."""
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {str(k): json_ready(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [json_ready(v) for v in obj]
-    return obj
-
-
-def write_report(name: str, out: Path) -> dict[str, Any]:
-    summary = json_ready(get(name).report(load(out), out))
-    write_json_atomic(out / SUMMARY, summary)
-    return summary
-
-
 def command_run(args: argparse.Namespace) -> None:
     spec = build_spec(args)
     metadata = {"experiment": args.name, "preset": args.preset}
@@ -93,9 +79,7 @@ def command_run(args: argparse.Namespace) -> None:
         out = Path("runs") / f"{args.name}-{args.preset}-{digest.hexdigest()[:8]}"
     else:
         out = Path(args.out)
-    get(args.name).train(spec, out, quiet=args.quiet, checkpoint_seconds=args.checkpoint_seconds,
-                         metadata=metadata)
-    write_report(args.name, out)
+    run_and_report(args.name, args.preset, spec, out, quiet=args.quiet, checkpoint_seconds=args.checkpoint_seconds)
     print(f"results: {out}/{'results.zarr'}  summary: {out}/{SUMMARY}  figures: "
           + ", ".join(str(p.name) for p in sorted(out.glob("*.png"))))
 
@@ -104,6 +88,18 @@ def command_report(args: argparse.Namespace) -> None:
     out = Path(args.dir)
     write_report(read_config(out)["experiment"], out)
     print(f"summary: {out}/{SUMMARY}")
+
+
+def command_reproduce(args: argparse.Namespace) -> None:
+    only = [n.strip() for n in args.only.split(",")] if args.only else None
+    for name in only or ():
+        get(name)
+    rows = ledger.reproduce(Path(args.out), only, quiet=args.quiet)
+    Path(args.ledger).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.ledger).write_text(ledger.markdown(rows))
+    for row in rows:
+        print(f"{row.status:15s} {row.experiment}: {row.claim.key} = {ledger.describe(row.ours, row.claim.interval)}")
+    print(f"ledger: {args.ledger}")
 
 
 def command_list(_: argparse.Namespace) -> None:
@@ -126,10 +122,12 @@ def enable_compilation_cache() -> None:
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
-        if args.command == "run":
+        if args.command in ("run", "reproduce"):
             use_cpu_cores()
             enable_compilation_cache()
-        {"list": command_list, "run": command_run, "report": command_report}[args.command](args)
+        commands = {"list": command_list, "run": command_run, "report": command_report,
+                    "reproduce": command_reproduce}
+        commands[args.command](args)
     except ConfigError as error:
         print(f"toymodels: error: {error}", file=sys.stderr)
         return 2

@@ -26,10 +26,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 import xarray as xr
-
 from toymodels.experiments import Experiment, register
 from toymodels.plots.phases import unique_probability
 from toymodels.theory.representation import critical_fraction, crossing
+
 from toymodels import Spec, store
 from toymodels.spec import require
 from toymodels.tasks.addition_pairs import n_samples

@@ -22,10 +22,10 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
-
 from toymodels.experiments import Experiment, register
 from toymodels.plots import training_curves
 from toymodels.plots.graphs import recall_vs_sweep, relation_heatmap
+
 from toymodels import Spec
 from toymodels.graph_mlp import GraphMLP
 

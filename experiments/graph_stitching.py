@@ -31,11 +31,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import xarray as xr
-
 from toymodels.experiments import Experiment, register
 from toymodels.plots import training_curves
 from toymodels.plots.graphs import similarity_scatter, stitch_heatmaps
 from toymodels.theory.stitching import activations, cka_matrix, member_params, stitch
+
 from toymodels import Spec, engine
 from toymodels.graph_mlp import GraphMLP
 from toymodels.spec import require

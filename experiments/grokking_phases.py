@@ -37,7 +37,6 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
-
 from toymodels.experiments import Experiment, register
 from toymodels.plots.phases import phase_diagram, phase_examples
 from toymodels.theory.phases import (
@@ -50,6 +49,7 @@ from toymodels.theory.phases import (
     phase_fractions,
 )
 from toymodels.theory.representation import predicted_accuracy, present_parallelograms
+
 from toymodels import Spec
 from toymodels.grokking_toy import GrokkingToy
 from toymodels.tasks.addition_pairs import addition_pairs

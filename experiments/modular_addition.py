@@ -16,10 +16,10 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
-
 from toymodels.experiments import Experiment, register
 from toymodels.plots import signal_trajectories, sweep_scatter, training_curves
 from toymodels.theory.circles import circles
+
 from toymodels import ModularMLP, Spec
 
 

@@ -27,7 +27,6 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
-
 from toymodels.experiments import Experiment, register
 from toymodels.plots.scaling import ScalingPanel, scaling_figure
 from toymodels.theory.scaling import (
@@ -39,6 +38,7 @@ from toymodels.theory.scaling import (
     predicted_exponents,
     quanta_learned,
 )
+
 from toymodels import Spec
 from toymodels.sparse_parity import SparseParityMLP
 from toymodels.spec import require

@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import xarray as xr
-
 from toymodels.experiments import Experiment, register
 from toymodels.experiments.skills_scaling import ALPHAS, nested
 from toymodels.plots.skills import exponent_panels
+
 from toymodels import Spec
 from toymodels.skills import Geometry
 

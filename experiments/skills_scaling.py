@@ -25,10 +25,10 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
-
 from toymodels.experiments import Experiment, register
 from toymodels.plots.skills import exponent_panels, scaling_panels
 from toymodels.theory.skills import CHINCHILLA, domino_exponents, power_law_exponent, quanta_exponents
+
 from toymodels import Spec
 from toymodels.skills import Geometry
 

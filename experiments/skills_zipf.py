@@ -28,7 +28,6 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
-
 from toymodels.experiments import Experiment, register
 from toymodels.experiments.domino_two_tasks import train_parts
 from toymodels.plots.skills import model_panels
@@ -40,6 +39,7 @@ from toymodels.theory.skills import (
     resource_closed_form,
     resource_time_to_skill,
 )
+
 from toymodels import Spec
 from toymodels.skills import Domino, Geometry, Resource, frequencies
 from toymodels.spec import require

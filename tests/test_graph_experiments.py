@@ -3,7 +3,6 @@
 import json
 
 import numpy as np
-
 from toymodels.experiments import get
 from toymodels.experiments.cli import main
 

@@ -8,7 +8,6 @@ import sympy as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.integrate import solve_ivp
-
 from toymodels.theory.lotka_volterra import (
     TwoSpecies,
     a11,
@@ -23,6 +22,7 @@ from toymodels.theory.lotka_volterra import (
     two_species_fixed_points,
     two_species_outcome,
 )
+
 from toymodels.spec import ConfigError
 
 

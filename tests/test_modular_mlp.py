@@ -7,9 +7,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 import xarray as xr
+from toymodels.theory.circles import count_circles
 
 import toymodels as tm
-from toymodels.theory.circles import count_circles
 from toymodels.modular_mlp import frequency_signal
 
 

@@ -6,7 +6,6 @@ import numpy as np
 import xarray as xr
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from toymodels.theory.phases import (
     COMPREHENSION,
     CONFUSION,

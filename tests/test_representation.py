@@ -8,7 +8,6 @@ import json
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from toymodels.experiments.cli import main
 from toymodels.theory.representation import (
     constraint_matrices,
@@ -19,6 +18,7 @@ from toymodels.theory.representation import (
     predicted_accuracy,
     present_parallelograms,
 )
+
 from toymodels.tasks.addition_pairs import n_samples, pairs
 
 P = 10

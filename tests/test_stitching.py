@@ -5,7 +5,6 @@ import jax.numpy as jnp
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from toymodels.theory.stitching import (
     activations,
     cka_matrix,
@@ -17,6 +16,7 @@ from toymodels.theory.stitching import (
     stitched_logits,
     task_loss_map,
 )
+
 from toymodels.graph_mlp import GraphMLP, balanced_accuracy, balanced_bce, head, hidden
 from toymodels.tasks.graphs import family_graph
 

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import xarray as xr
-
 from toymodels.theory.circles import circles
 from toymodels.theory.odes import fit_linear, linear_rollout
+
 from toymodels.spec import require
 
 
