@@ -1,0 +1,57 @@
+"""Report helpers shared by the studies: the stored config, member dims, per-member summary rows."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+
+def config_of(ds: xr.Dataset) -> dict[str, Any]:
+    """The config a run was made with (experiment, preset, spec), from the Dataset's attrs."""
+    return json.loads(ds.attrs["config"])
+
+
+def spec_of(ds: xr.Dataset) -> dict[str, Any]:
+    """The run's spec as stored: {"system", "static", "hparams", "sweep", "seeds", "steps", ...}."""
+    return config_of(ds)["spec"]
+
+
+def member_dims(ds: xr.Dataset) -> tuple[str, ...]:
+    """The dims that index members (static axes, seed, dynamic axes): those of `diverged_step`."""
+    return tuple(ds["diverged_step"].dims)
+
+
+def sweep_dims(ds: xr.Dataset) -> tuple[str, ...]:
+    """The member dims other than `seed`: the swept axes."""
+    return tuple(d for d in member_dims(ds) if d != "seed")
+
+
+def scalar(x: Any) -> Any:
+    """A JSON-ready Python scalar (None for NaN/inf); lists stay lists."""
+    value = np.asarray(x)
+    if value.ndim:
+        return [scalar(v) for v in value]
+    item = value.item()
+    return None if isinstance(item, float) and not np.isfinite(item) else item
+
+
+def member_rows(ds: xr.Dataset, values: Mapping[str, xr.DataArray]) -> list[dict[str, Any]]:
+    """One summary row per member: its coordinates, `diverged`, and each of `values` at that member.
+
+    `values` maps a row key to a DataArray over (a subset of) the member dims, plus any further
+    dims (then the row holds a list).
+    """
+    dims = member_dims(ds)
+    rows = []
+    for index in np.ndindex(*ds["diverged_step"].shape):
+        at = dict(zip(dims, index, strict=True))
+        row = {d: scalar(ds[d].values[i]) for d, i in at.items()}
+        for key, da in values.items():
+            row[key] = scalar(da.isel({d: i for d, i in at.items() if d in da.dims}).values)
+        row["diverged"] = bool(ds["diverged_step"].isel(at) >= 0)
+        rows.append(row)
+    return rows
