@@ -15,6 +15,7 @@ import statistics
 import time
 
 import numpy as np
+
 from toymodels.theory.odes import fit_glv_arrays, fit_linear_arrays
 
 

@@ -29,13 +29,13 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
+
+from toymodels import ModularMLP, Spec, engine, load
 from toymodels.experiments import Experiment, register
 from toymodels.experiments.modular_addition import member_rows
 from toymodels.plots import signal_trajectories, sweep_scatter
 from toymodels.plots.progress import survival_scatter
 from toymodels.theory.circles import circles
-
-from toymodels import ModularMLP, Spec, engine, load
 
 EARLY = "early"
 EARLY_STEPS = 4  # g_k uses S_k(3) and S_k(4)

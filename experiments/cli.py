@@ -14,9 +14,8 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
-from toymodels.experiments import PRESETS, SUMMARY, discover, get, ledger, run_and_report, write_report
-
 from toymodels.devices import use_cpu_cores
+from toymodels.experiments import PRESETS, SUMMARY, discover, get, ledger, run_and_report, write_report
 from toymodels.spec import ConfigError, Spec
 from toymodels.store import read_config
 

@@ -26,13 +26,13 @@ from typing import Any, ClassVar
 
 import numpy as np
 import xarray as xr
-from toymodels.experiments import Experiment, register
-from toymodels.plots.phases import unique_probability
-from toymodels.theory.representation import critical_fraction, crossing
 
 from toymodels import Spec, store
+from toymodels.experiments import Experiment, register
+from toymodels.plots.phases import unique_probability
 from toymodels.spec import require
 from toymodels.tasks.addition_pairs import n_samples
+from toymodels.theory.representation import critical_fraction, crossing
 
 # effective_linear_eq.ipynb, 10 000 random training sets per size (p = 10); n ≤ 13 → 0, n ≥ 40 → 10 000.
 PAPER_COUNTS = {13: 0, 16: 51, 18: 373, 20: 1754, 21: 2863, 22: 4270, 23: 5795, 24: 7085,

@@ -24,13 +24,13 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
-from toymodels.experiments import Experiment, register
-from toymodels.plots.skills import ratio_plot, skill_grid
-from toymodels.theory.skills import crossing_step, sgd_time_to_skill, two_task_factor
 
 from toymodels import engine, store
+from toymodels.experiments import Experiment, register
+from toymodels.plots.skills import ratio_plot, skill_grid
 from toymodels.skills import Geometry
 from toymodels.spec import Spec, require
+from toymodels.theory.skills import crossing_step, sgd_time_to_skill, two_task_factor
 
 LR_FACTOR = {"sgd": 100.0}
 THRESHOLD = 0.9

@@ -28,13 +28,13 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
+
+from toymodels import ModularMLP, Spec
 from toymodels.experiments import Experiment, register
 from toymodels.plots.odes import fit_overlay, matrix_heatmap, r2_histogram
 from toymodels.theory.circles import circles
 from toymodels.theory.odes import fit_linear
 from toymodels.theory.survivors import predict_survivors, score_survivors
-
-from toymodels import ModularMLP, Spec
 
 PAPER_ALPHA = 0.01          # Lasso(alpha=0.01) in the authors' ode_fit.py
 FIT_STEPS = 1000            # the paper fits the first 1000 steps

@@ -22,12 +22,12 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
-from toymodels.experiments import Experiment, register
-from toymodels.plots import training_curves
-from toymodels.plots.graphs import recall_vs_sweep, relation_heatmap
 
 from toymodels import Spec
+from toymodels.experiments import Experiment, register
 from toymodels.graph_mlp import GraphMLP
+from toymodels.plots import training_curves
+from toymodels.plots.graphs import recall_vs_sweep, relation_heatmap
 
 METRICS = ("train_acc", "test_acc", "inferable_recall", "noninferable_recall", "test_specificity")
 

@@ -31,15 +31,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import xarray as xr
-from toymodels.experiments import Experiment, register
-from toymodels.plots import training_curves
-from toymodels.plots.graphs import similarity_scatter, stitch_heatmaps
-from toymodels.theory.stitching import activations, cka_matrix, member_params, stitch
 
 from toymodels import Spec, engine
+from toymodels.experiments import Experiment, register
 from toymodels.graph_mlp import GraphMLP
+from toymodels.plots import training_curves
+from toymodels.plots.graphs import similarity_scatter, stitch_heatmaps
 from toymodels.spec import require
 from toymodels.tasks.graphs import family_truth, graph_split
+from toymodels.theory.stitching import activations, cka_matrix, member_params, stitch
 
 
 def tiny() -> Spec:

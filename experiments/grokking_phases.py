@@ -37,8 +37,12 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
+
+from toymodels import Spec
 from toymodels.experiments import Experiment, register
+from toymodels.grokking_toy import GrokkingToy
 from toymodels.plots.phases import phase_diagram, phase_examples
+from toymodels.tasks.addition_pairs import addition_pairs
 from toymodels.theory.phases import (
     PHASES,
     Boundary,
@@ -49,10 +53,6 @@ from toymodels.theory.phases import (
     phase_fractions,
 )
 from toymodels.theory.representation import predicted_accuracy, present_parallelograms
-
-from toymodels import Spec
-from toymodels.grokking_toy import GrokkingToy
-from toymodels.tasks.addition_pairs import addition_pairs
 
 THRESHOLD = 0.9       # train / test accuracy, as in the reference
 RQI_THRESHOLD = 0.95  # the reference's RQI threshold

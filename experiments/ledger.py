@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from toymodels.experiments import Claim, discover, get, run_and_report
-
 from toymodels.spec import ConfigError
 from toymodels.store import git_commit, package_version
 

@@ -16,11 +16,11 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
+
+from toymodels import ModularMLP, Spec
 from toymodels.experiments import Experiment, register
 from toymodels.plots import signal_trajectories, sweep_scatter, training_curves
 from toymodels.theory.circles import circles
-
-from toymodels import ModularMLP, Spec
 
 
 def tiny() -> Spec:

@@ -24,11 +24,11 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
+
+from toymodels import Spec
 from toymodels.experiments import Experiment, register
 from toymodels.plots.progress import key_frequency_map, progress_curves
 from toymodels.theory.progress import drop_step, progress_phases
-
-from toymodels import Spec
 from toymodels.transformer import Transformer
 
 

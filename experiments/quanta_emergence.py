@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
+
+from toymodels import Spec
 from toymodels.experiments import Experiment, register
 from toymodels.experiments.quanta_scaling import (
     PAPER_BETA,
@@ -32,11 +34,9 @@ from toymodels.experiments.quanta_scaling import (
     widest,
 )
 from toymodels.plots.scaling import emergence_heatmap, learned_steps_figure
-from toymodels.theory.scaling import quanta_learned
-
-from toymodels import Spec
 from toymodels.sparse_parity import SparseParityMLP
 from toymodels.tasks.sparse_parity import code_alpha
+from toymodels.theory.scaling import quanta_learned
 
 
 def tiny() -> Spec:

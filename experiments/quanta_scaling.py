@@ -27,8 +27,13 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
+
+from toymodels import Spec
 from toymodels.experiments import Experiment, register
 from toymodels.plots.scaling import ScalingPanel, scaling_figure
+from toymodels.sparse_parity import SparseParityMLP
+from toymodels.spec import require
+from toymodels.tasks.sparse_parity import code_alpha, task_probabilities
 from toymodels.theory.scaling import (
     Exponent,
     bootstrap_power_law,
@@ -38,11 +43,6 @@ from toymodels.theory.scaling import (
     predicted_exponents,
     quanta_learned,
 )
-
-from toymodels import Spec
-from toymodels.sparse_parity import SparseParityMLP
-from toymodels.spec import require
-from toymodels.tasks.sparse_parity import code_alpha, task_probabilities
 
 PLATEAU_BITS = 0.95  # fits start where the loss has left the 1-bit plateau (paper's α_D rule)
 PAPER_BETA = 0.81

@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import xarray as xr
+
+from toymodels import Spec
 from toymodels.experiments import Experiment, register
 from toymodels.experiments.skills_scaling import ALPHAS, nested
 from toymodels.plots.skills import exponent_panels
-
-from toymodels import Spec
 from toymodels.skills import Geometry
 
 

@@ -25,12 +25,12 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
-from toymodels.experiments import Experiment, register
-from toymodels.plots.skills import exponent_panels, scaling_panels
-from toymodels.theory.skills import CHINCHILLA, domino_exponents, power_law_exponent, quanta_exponents
 
 from toymodels import Spec
+from toymodels.experiments import Experiment, register
+from toymodels.plots.skills import exponent_panels, scaling_panels
 from toymodels.skills import Geometry
+from toymodels.theory.skills import CHINCHILLA, domino_exponents, power_law_exponent, quanta_exponents
 
 ALPHAS = (1.0, 1.2, 1.4, 1.6, 1.8, 2.0)
 PAPER_ALPHA_N = {"signgd": (0.35, 0.48, 0.63, 0.79, 0.95, 0.96),

@@ -28,9 +28,13 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
+
+from toymodels import Spec
 from toymodels.experiments import Experiment, register
 from toymodels.experiments.domino_two_tasks import train_parts
 from toymodels.plots.skills import model_panels
+from toymodels.skills import Domino, Geometry, Resource, frequencies
+from toymodels.spec import require
 from toymodels.theory.skills import (
     collapse,
     collapse_spread,
@@ -39,10 +43,6 @@ from toymodels.theory.skills import (
     resource_closed_form,
     resource_time_to_skill,
 )
-
-from toymodels import Spec
-from toymodels.skills import Domino, Geometry, Resource, frequencies
-from toymodels.spec import require
 
 N0_SWEEP = (1e-4, 1e-3, 3e-3, 1e-2, 0.1, 1.0)
 

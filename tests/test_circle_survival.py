@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from toymodels.experiments.circle_survival import auc
-from toymodels.experiments.cli import main
 
 from toymodels import ModularMLP
+from toymodels.experiments.circle_survival import auc
+from toymodels.experiments.cli import main
 from toymodels.modular_mlp import frequency_signal
 
 

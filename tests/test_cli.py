@@ -7,9 +7,9 @@ import subprocess
 import sys
 
 import pytest
-from toymodels.experiments.cli import main
 
 import toymodels as tm
+from toymodels.experiments.cli import main
 
 
 @pytest.fixture(scope="module")

@@ -6,9 +6,9 @@ import json
 
 import numpy as np
 import xarray as xr
+
 from toymodels.experiments import get
 from toymodels.experiments.cli import main
-
 from toymodels.spec import ConfigError
 
 KEYS = {"one_step_r2", "rollout_r2", "survivor_precision", "survivor_recall", "n_members"}

@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+
 from toymodels.experiments import get
 from toymodels.experiments.cli import main
 

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from toymodels.experiments.cli import main
 
 import toymodels as tm
+from toymodels.experiments.cli import main
 from toymodels.grokking_toy import GrokkingToy, effective_loss, rqi
 from toymodels.spec import ConfigError
 from toymodels.tasks import get

@@ -8,6 +8,8 @@ import sympy as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.integrate import solve_ivp
+
+from toymodels.spec import ConfigError
 from toymodels.theory.lotka_volterra import (
     TwoSpecies,
     a11,
@@ -22,8 +24,6 @@ from toymodels.theory.lotka_volterra import (
     two_species_fixed_points,
     two_species_outcome,
 )
-
-from toymodels.spec import ConfigError
 
 
 def integrate(r: np.ndarray, a: np.ndarray, x0: np.ndarray, t: float = 400.0) -> np.ndarray:

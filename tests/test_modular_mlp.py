@@ -7,10 +7,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 import xarray as xr
-from toymodels.theory.circles import count_circles
 
 import toymodels as tm
 from toymodels.modular_mlp import frequency_signal
+from toymodels.theory.circles import count_circles
 
 
 def hp_of(system, **changes):

@@ -7,11 +7,11 @@ import pytest
 import xarray as xr
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from toymodels.plots.odes import fit_overlay, matrix_heatmap, r2_histogram
+from toymodels.spec import ConfigError
 from toymodels.theory.odes import fit_glv_arrays, fit_linear, lasso_weights, r2_score, rollout_glv
 from toymodels.theory.survivors import predict_survivors, score_survivors
-
-from toymodels.spec import ConfigError
 
 SLOW = settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -6,6 +6,7 @@ import numpy as np
 import xarray as xr
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from toymodels.theory.phases import (
     COMPREHENSION,
     CONFUSION,

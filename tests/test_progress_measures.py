@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 import xarray as xr
+
 from toymodels.experiments.cli import main
 from toymodels.theory.progress import drop_step, first_step, progress_phases
 

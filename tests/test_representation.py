@@ -8,7 +8,9 @@ import json
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from toymodels.experiments.cli import main
+from toymodels.tasks.addition_pairs import n_samples, pairs
 from toymodels.theory.representation import (
     constraint_matrices,
     critical_fraction,
@@ -18,8 +20,6 @@ from toymodels.theory.representation import (
     predicted_accuracy,
     present_parallelograms,
 )
-
-from toymodels.tasks.addition_pairs import n_samples, pairs
 
 P = 10
 N = n_samples(P)

@@ -7,6 +7,7 @@ import pytest
 import xarray as xr
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from toymodels.theory.scaling import (
     bootstrap_power_law,
     fit_learned_steps,

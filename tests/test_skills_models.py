@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from toymodels.theory.skills import crossing_step, resource_time_to_skill, sgd_skill
 
 import toymodels as tm
 from toymodels.skills import Domino, Geometry, Resource, frequencies, resource_update, task_vectors
+from toymodels.theory.skills import crossing_step, resource_time_to_skill, sgd_skill
 
 
 def run(system, steps: int, log_every: int = 1, seeds: int = 1, sweep=None, **hparams):

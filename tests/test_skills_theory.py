@@ -7,6 +7,9 @@ import sympy as sp
 import xarray as xr
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+import toymodels as tm
+from toymodels.skills import Resource
 from toymodels.theory.skills import (
     crossing_step,
     domino_exponents,
@@ -19,9 +22,6 @@ from toymodels.theory.skills import (
     sgd_time_to_skill,
     two_task_factor,
 )
-
-import toymodels as tm
-from toymodels.skills import Resource
 
 ETA = 2 * 3e-4 * np.sqrt(1000)
 

@@ -5,6 +5,9 @@ import jax.numpy as jnp
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from toymodels.graph_mlp import GraphMLP, balanced_accuracy, balanced_bce, head, hidden
+from toymodels.tasks.graphs import family_graph
 from toymodels.theory.stitching import (
     activations,
     cka_matrix,
@@ -16,9 +19,6 @@ from toymodels.theory.stitching import (
     stitched_logits,
     task_loss_map,
 )
-
-from toymodels.graph_mlp import GraphMLP, balanced_accuracy, balanced_bce, head, hidden
-from toymodels.tasks.graphs import family_graph
 
 SYSTEM = GraphMLP(n_generations=3, generation_size=4, d=4, width=6)
 TASK = family_graph(3, 4, 0.8, seed=0)

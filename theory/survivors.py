@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import xarray as xr
-from toymodels.theory.circles import circles
-from toymodels.theory.odes import fit_linear, linear_rollout
 
 from toymodels.spec import require
+from toymodels.theory.circles import circles
+from toymodels.theory.odes import fit_linear, linear_rollout
 
 
 def predict_survivors(signal: xr.DataArray, p: int, window: int, alpha: float = 0.0,
