@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
+from scipy import stats
 
 
 def config_of(ds: xr.Dataset) -> dict[str, Any]:
@@ -55,3 +56,18 @@ def member_rows(ds: xr.Dataset, values: Mapping[str, xr.DataArray]) -> list[dict
         row["diverged"] = bool(ds["diverged_step"].isel(at) >= 0)
         rows.append(row)
     return rows
+
+
+def mean_interval(values: Any, level: float = 0.95) -> dict[str, Any]:
+    """{"mean", "lo", "hi", "n"}: the mean of the finite values and its Student-t interval,
+    mean ± t_{(1+level)/2, n−1} · sd/√n (lo, hi None for n < 3, where such an interval means little)."""
+    x = np.asarray(values, float).ravel()
+    x = x[np.isfinite(x)]
+    n = len(x)
+    if n == 0:
+        return {"mean": None, "lo": None, "hi": None, "n": 0}
+    mean = float(x.mean())
+    if n < 3:
+        return {"mean": mean, "lo": None, "hi": None, "n": n}
+    half = float(stats.t.ppf((1 + level) / 2, n - 1) * x.std(ddof=1) / np.sqrt(n))
+    return {"mean": mean, "lo": mean - half, "hi": mean + half, "n": n}
