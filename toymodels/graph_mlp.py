@@ -30,7 +30,7 @@ import numpy as np
 import optax
 
 from toymodels.masked import masked_mean
-from toymodels.modular_mlp import ACTIVATIONS, torch_uniform
+from toymodels.nn import ACTIVATIONS, torch_uniform
 from toymodels.spec import require
 from toymodels.tasks.graphs import RELATIONS, check_graph_size, family_truth, graph_split
 

@@ -18,13 +18,19 @@ Observables (every `log_every` steps):
     train/test loss and accuracy, the embedding E itself, the decoder's weight norm ‖θ_dec‖₂.
 
 Defaults follow `train_add()` of the authors' code (p = 10, d = 1, width 200, MSE with 30-d targets,
-lr 1e-3 / 1e-4, no weight decay, 45 of 55 samples for training). Deviations, stated: each member
-draws its own split, E, decoder and targets from its seed (JAX RNG, so the exact step counts of the
-paper's PyTorch stream are not reproduced); `split_seed = k ≥ 0` gives every member the split of
-seed k (the authors' `--fix_dataset`), so seeds then vary only E, decoder and targets (the
-paper's phase diagrams use one split); `constant_norm=True` (an Omnigrok option, not in the
-2022 paper) rescales the *decoder* to norm_scale · ‖θ_dec,0‖₂ after every step, as the Omnigrok
-landscape notebook does for this toy (the representation is left free: RQI is scale-free).
+lr 1e-3 / 1e-4, no weight decay, 45 of 55 samples for training). Deviations, stated: by default
+each member draws its own split, E, decoder and targets from its seed (JAX RNG, so the exact step
+counts of the paper's PyTorch stream are not reproduced).
+
+`split_seed = k ≥ 0` gives every member the authors' split and targets of seed k, drawn exactly as
+`train_add` draws them with NumPy's legacy generator: `np.random.seed(k)`, then the targets
+`normal(0, 1, (2p−1, output_dim))` (output_dim = 2p−1 for "ce"), then
+`choice(N, n_train, replace=False)` = the first n_train entries of `permutation(N)`
+(`authors_split`). Seeds then vary only E and the decoder (the paper's phase diagrams use seed 58).
+
+`constant_norm=True` (an Omnigrok option, not in the 2022 paper) rescales the *decoder* to
+norm_scale · ‖θ_dec,0‖₂ after every step, as the Omnigrok landscape notebook does for this toy
+(the representation is left free: RQI is scale-free).
 """
 
 from __future__ import annotations
@@ -38,10 +44,12 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from toymodels.constant_norm import rescale_to_norm
+from toymodels.constant_norm import optimizer_step, rescale_to_norm
 from toymodels.masked import masked_mean
+from toymodels.nn import torch_linear
 from toymodels.spec import require
 from toymodels.tasks.addition_pairs import (
+    n_samples,
     pairs,
     parallelogram_matrix,
     rqi_quadruples,
@@ -54,10 +62,8 @@ TARGET_STREAM = 2  # fold_in(PRNGKey(seed), TARGET_STREAM) draws the MSE targets
 
 
 class State(NamedTuple):
-    embedding: jax.Array      # (p, d)
-    decoder: list[dict]       # [{"w": (n_in, n_out), "b": (n_out,)}, …]
-    opt_embedding: optax.OptState
-    opt_decoder: optax.OptState
+    params: dict              # {"embedding": (p, d), "decoder": [{"w": (n_in, n_out), "b": (n_out,)}, …]}
+    opt_state: optax.OptState
     train: jax.Array          # (n_samples,) bool
     targets: jax.Array        # (2p−1, output_dim) MSE targets (unused for "ce")
     decoder_norm: jax.Array   # target norm of the decoder under constant-norm training
@@ -82,13 +88,25 @@ def effective_loss(embedding: jax.Array, rows: np.ndarray) -> jax.Array:
     return jnp.sum((rows @ embedding) ** 2) / jnp.sum(embedding**2)
 
 
+def authors_split(p: int, seed: int, output_dim: int) -> tuple[np.ndarray, np.ndarray]:
+    """(targets (2p−1, output_dim), rank (N,)) as `train_add(seed=seed)` draws them with NumPy.
 
-def torch_linear(key: jax.Array, n_in: int, n_out: int, scale: jax.Array) -> dict:
-    """PyTorch's default Linear init, U(−1/√n_in, 1/√n_in) for weights and bias, times `scale`."""
-    bound = 1.0 / np.sqrt(n_in)
-    kw, kb = jax.random.split(key)
-    return {"w": scale * jax.random.uniform(kw, (n_in, n_out), minval=-bound, maxval=bound),
-            "b": scale * jax.random.uniform(kb, (n_out,), minval=-bound, maxval=bound)}
+    `np.random.seed(seed)`; targets = normal(0, 1, (2p−1, output_dim)); then
+    choice(N, n, replace=False) = permutation(N)[:n], so sample s is in the training set of size n
+    iff rank[s] < n (rank[permutation[i]] = i).
+    """
+    rs = np.random.RandomState(seed)
+    targets = rs.normal(0, 1, size=(2 * p - 1, output_dim))
+    order = rs.permutation(n_samples(p))
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    return targets, rank
+
+
+def authors_train_mask(p: int, seed: int, output_dim: int, train_fraction: float) -> np.ndarray:
+    """The authors' training set of floor(train_fraction · N) samples (see `authors_split`)."""
+    n_train = int(np.floor(np.float32(train_fraction) * np.float32(n_samples(p))))
+    return authors_split(p, seed, output_dim)[1] < n_train
 
 
 def decode(decoder: list[dict], x: jax.Array) -> jax.Array:
@@ -154,9 +172,12 @@ class GrokkingToy:
         return self.output_dim if self.loss == "mse" else self.n_classes
 
     @staticmethod
-    def optimizers(hp: Mapping[str, jax.Array]) -> tuple[optax.GradientTransformation, ...]:
-        return (optax.adamw(hp["repr_lr"], weight_decay=hp["repr_wd"]),
-                optax.adamw(hp["dec_lr"], b1=0.9, b2=0.999, weight_decay=hp["dec_wd"]))
+    def optimizer(hp: Mapping[str, jax.Array]) -> optax.GradientTransformation:
+        """AdamW(repr_lr, repr_wd) on E and AdamW(dec_lr, dec_wd, betas (0.9, 0.999)) on the decoder."""
+        return optax.multi_transform(
+            {"embedding": optax.adamw(hp["repr_lr"], weight_decay=hp["repr_wd"]),
+             "decoder": optax.adamw(hp["dec_lr"], b1=0.9, b2=0.999, weight_decay=hp["dec_wd"])},
+            {"embedding": "embedding", "decoder": "decoder"})
 
     def init(self, key: jax.Array, hp: Mapping[str, jax.Array]) -> State:
         k_emb, k_dec = jax.random.split(key)
@@ -168,56 +189,54 @@ class GrokkingToy:
         norm = hp["norm_scale"] * optax.tree.norm(decoder)
         if self.constant_norm:
             decoder = rescale_to_norm(decoder, norm)
-        targets = hp["label_scale"] * jax.random.normal(
-            jax.random.fold_in(key, TARGET_STREAM), (self.n_classes, self.output_dim))
-        split_from = key if self.split_seed < 0 else jax.random.PRNGKey(self.split_seed)
-        opt_e, opt_d = self.optimizers(hp)
-        return State(embedding, decoder, opt_e.init(embedding), opt_d.init(decoder),
-                     split(split_from, self.p, hp["train_fraction"]), targets, norm)
+        if self.split_seed < 0:
+            targets = jax.random.normal(jax.random.fold_in(key, TARGET_STREAM),
+                                        (self.n_classes, self.output_dim))
+            train = split(key, self.p, hp["train_fraction"])
+        else:
+            fixed_targets, rank = authors_split(self.p, self.split_seed, self.n_outputs)
+            targets = jnp.asarray(fixed_targets if self.loss == "mse" else
+                                  np.zeros((self.n_classes, self.output_dim)), jnp.float32)
+            n_train = jnp.floor(hp["train_fraction"] * n_samples(self.p))
+            train = jnp.asarray(rank) < n_train
+        params = {"embedding": embedding, "decoder": decoder}
+        return State(params, self.optimizer(hp).init(params), train, hp["label_scale"] * targets,
+                     norm)
 
     def step(self, state: State, hp: Mapping[str, jax.Array]) -> State:
-        def train_loss(params):
-            return self.losses(*params, state.train, state.targets)[0]
-
-        g_emb, g_dec = jax.grad(train_loss)((state.embedding, state.decoder))
-        opt_e, opt_d = self.optimizers(hp)
-        u_emb, opt_embedding = opt_e.update(g_emb, state.opt_embedding, state.embedding)
-        u_dec, opt_decoder = opt_d.update(g_dec, state.opt_decoder, state.decoder)
-        decoder = optax.apply_updates(state.decoder, u_dec)
-        if self.constant_norm:
-            decoder = rescale_to_norm(decoder, state.decoder_norm)
-        embedding = optax.apply_updates(state.embedding, u_emb)
-        return state._replace(embedding=embedding, decoder=decoder,
-                              opt_embedding=opt_embedding, opt_decoder=opt_decoder)
+        grads = jax.grad(lambda prm: self.losses(prm, state.train, state.targets)[0])(state.params)
+        params, opt_state = optimizer_step(self.optimizer(hp), state.params, grads, state.opt_state,
+                                           state.decoder_norm if self.constant_norm else None,
+                                           part="decoder")
+        return state._replace(params=params, opt_state=opt_state)
 
     def observe(self, state: State, hp: Mapping[str, jax.Array]) -> dict[str, jax.Array]:
-        train_loss, test_loss, train_acc, test_acc = self.losses(
-            state.embedding, state.decoder, state.train, state.targets)
+        train_loss, test_loss, train_acc, test_acc = self.losses(state.params, state.train,
+                                                                 state.targets)
+        embedding = state.params["embedding"]
         return {
             "train_loss": train_loss,
             "test_loss": test_loss,
             "train_acc": train_acc,
             "test_acc": test_acc,
-            "rqi": rqi(state.embedding, rqi_quadruples(self.p), self.rqi_delta),
-            "eff_loss": effective_loss(state.embedding, parallelogram_matrix(self.p)),
-            "embedding": state.embedding,
-            "decoder_norm": optax.tree.norm(state.decoder),
+            "rqi": rqi(embedding, rqi_quadruples(self.p), self.rqi_delta),
+            "eff_loss": effective_loss(embedding, parallelogram_matrix(self.p)),
+            "embedding": embedding,
+            "decoder_norm": optax.tree.norm(state.params["decoder"]),
         }
 
     # --- pieces -------------------------------------------------------------------------------
-    def losses(self, embedding: jax.Array, decoder: list[dict], train: jax.Array,
-               targets: jax.Array) -> tuple[jax.Array, ...]:
+    def losses(self, params: dict, train: jax.Array, targets: jax.Array) -> tuple[jax.Array, ...]:
         """(train loss, test loss, train accuracy, test accuracy) over all samples at once."""
         a, b = pairs(self.p)
         labels = jnp.asarray(a + b)
-        out = decode(decoder, jnp.asarray(sum_matrix(self.p)) @ embedding)
+        out = decode(params["decoder"], jnp.asarray(sum_matrix(self.p)) @ params["embedding"])
         if self.loss == "mse":
             per_sample = jnp.mean((out - targets[labels]) ** 2, axis=1)
             distance = jnp.sum((out[:, None, :] - targets[None]) ** 2, axis=-1)
             predicted = jnp.argmin(distance, axis=1)
         else:
-            logp = jax.nn.log_softmax(out)
-            per_sample = -jnp.take_along_axis(logp, labels[:, None], axis=1)[:, 0]
+            per_sample = optax.losses.softmax_cross_entropy_with_integer_labels(out, labels)
             predicted = jnp.argmax(out, axis=1)
         correct = (predicted == labels).astype(out.dtype)
         test = ~train

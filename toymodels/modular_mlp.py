@@ -6,6 +6,10 @@ Fittest").
     loss    = cross-entropy on the train pairs (full batch), AdamW(lr, wd) on all parameters
     S_k     = ‖ Σ_n E[n, :] e^{−2πi k n / p} ‖₂,  k = 0..(p−1)/2   (per-frequency embedding signal)
 
+Re-seeding controls (the authors' `--fix_embedding` / `--fix_mlp`; static `fix`, `init_seed`):
+`fix="embedding"` takes E from PRNGKey(init_seed) and the MLP and split from the member's seed;
+`fix="mlp"` takes the MLP and the split from PRNGKey(init_seed) and E from the member's seed.
+
 Constant-norm option (Omnigrok, Liu et al. 2022; `constant_norm=True`): the initial parameters are
 multiplied by α = `norm_scale` and, after every AdamW step, all parameters are rescaled back to
 the global norm ‖α θ₀‖₂ (`toymodels.constant_norm.rescale_to_norm`). Omnigrok uses α = 0.8 with
@@ -32,24 +36,15 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from toymodels.constant_norm import rescale_to_norm
+from toymodels.constant_norm import optimizer_step, scale_params
 from toymodels.masked import masked_mean
+from toymodels.nn import ACTIVATIONS, torch_uniform
 from toymodels.spec import require
 from toymodels.tasks.modular import OPERATIONS, operation_table, split_key, train_mask
 
-ACTIVATIONS = {"silu": nn.silu, "relu": nn.relu, "gelu": nn.gelu, "tanh": jnp.tanh}
 EMBEDS = ("concat", "sum")
 PRECISIONS = ("float32", "float64")
-
-
-def torch_uniform(fan_in: int):
-    """PyTorch's default Linear init: U(−1/√fan_in, 1/√fan_in) for weights and biases."""
-    bound = 1.0 / np.sqrt(fan_in)
-
-    def init(key, shape, dtype=jnp.float32):
-        return jax.random.uniform(key, shape, dtype, -bound, bound)
-
-    return init
+FIXES = ("none", "embedding", "mlp")
 
 
 class EmbedMLP(nn.Module):
@@ -106,6 +101,8 @@ class ModularMLP:
     activation: str = "silu"
     precision: str = "float32"
     constant_norm: bool = False
+    fix: str = "none"
+    init_seed: int = 0
 
     divergence_key: ClassVar[str] = "train_loss"
 
@@ -122,6 +119,8 @@ class ModularMLP:
                 f"activation must be one of {', '.join(ACTIVATIONS)}, got {self.activation!r}")
         require(self.precision in PRECISIONS,
                 f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
+        require(self.fix in FIXES, f"fix must be one of {', '.join(FIXES)}, got {self.fix!r}")
+        require(self.init_seed >= 0, f"init_seed must be >= 0, got {self.init_seed}")
 
     # --- contract -----------------------------------------------------------------------------
     def hparams(self) -> dict[str, float]:
@@ -153,18 +152,25 @@ class ModularMLP:
 
     def init(self, key: jax.Array, hp: Mapping[str, jax.Array]) -> State:
         params = self.model.init(key)["params"]
+        fixed_key = jax.random.PRNGKey(self.init_seed)
+        split_from = key
+        if self.fix != "none":  # the authors' --fix_embedding / --fix_mlp re-seeding controls
+            fixed = self.model.init(fixed_key)["params"]
+            if self.fix == "embedding":
+                params = {**params, "embedding": fixed["embedding"]}
+            else:
+                params = {**fixed, "embedding": params["embedding"]}
+                split_from = fixed_key
         params = {**params, "embedding": params["embedding"] * hp["init_scale"]}
         if self.constant_norm:
-            params = jax.tree.map(lambda x: x * hp["norm_scale"].astype(x.dtype), params)
-        mask = train_mask(split_key(key), self.p * self.p, hp["train_fraction"])
+            params = scale_params(params, hp["norm_scale"])
+        mask = train_mask(split_key(split_from), self.p * self.p, hp["train_fraction"])
         return State(params, self.optimizer(hp).init(params), mask, optax.tree.norm(params))
 
     def step(self, state: State, hp: Mapping[str, jax.Array]) -> State:
         grads = jax.grad(lambda params: self.losses(params, state.train)[0])(state.params)
-        updates, opt_state = self.optimizer(hp).update(grads, state.opt_state, state.params)
-        params = optax.apply_updates(state.params, updates)
-        if self.constant_norm:
-            params = rescale_to_norm(params, state.norm)
+        params, opt_state = optimizer_step(self.optimizer(hp), state.params, grads, state.opt_state,
+                                           state.norm if self.constant_norm else None)
         return State(params, opt_state, state.train, state.norm)
 
     def observe(self, state: State, hp: Mapping[str, jax.Array]) -> dict[str, jax.Array]:
@@ -183,8 +189,7 @@ class ModularMLP:
         """(train loss, test loss, train acc, test acc); test metrics NaN without test pairs."""
         logits = self.model.apply({"params": params}).reshape(self.p * self.p, self.p)
         labels = jnp.asarray(operation_table(self.p, self.op))
-        logp = jax.nn.log_softmax(logits)
-        ce = -jnp.take_along_axis(logp, labels[:, None], axis=1)[:, 0]
+        ce = optax.losses.softmax_cross_entropy_with_integer_labels(logits, labels)
         correct = (jnp.argmax(logits, axis=1) == labels).astype(logits.dtype)
         test = ~train
         return masked_mean(ce, train), masked_mean(ce, test), masked_mean(correct, train), masked_mean(correct, test)

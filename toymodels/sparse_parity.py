@@ -37,7 +37,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from toymodels.modular_mlp import torch_uniform
+from toymodels.nn import torch_uniform
 from toymodels.spec import require
 from toymodels.tasks.sparse_parity import (
     DATA,
