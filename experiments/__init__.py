@@ -108,9 +108,14 @@ def json_ready(obj: Any) -> Any:
     return obj
 
 
-def write_report(name: str, out: Path) -> dict[str, Any]:
-    """Run experiment `name`'s report on the finished run in `out`; write and return `summary.json`."""
-    summary = json_ready(get(name).report(load(out), out))
+def write_report(name: str, out: Path, **sweep_options: Any) -> dict[str, Any]:
+    """Run experiment `name`'s report on the finished run in `out`, then the generic phase map and
+    heatmaps (`experiments.sweep_report`; options: axes, metric, fix); write and return `summary.json`."""
+    from toymodels.experiments.sweep_report import sweep_report
+
+    ds = load(out)
+    summary = get(name).report(ds, out)
+    summary = json_ready({**summary, **sweep_report(ds, out, summary, **sweep_options)})
     write_json_atomic(out / SUMMARY, summary)
     return summary
 

@@ -41,6 +41,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="save the training state at most this often (default: 10)")
     report = commands.add_parser("report", help="redo the figures and summary.json of a finished run")
     report.add_argument("dir")
+    report.add_argument("--phase", metavar="X,Y", help="draw the phase map and heatmaps over these two swept axes")
+    report.add_argument("--metric", help="draw the heatmap of this per-member quantity only")
+    report.add_argument("--fix", action="append", default=[], metavar="KEY=VALUE",
+                        help="hold a further swept axis at one value (else: small multiples)")
     reproduce = commands.add_parser("reproduce", help="run every claim's preset and write the reproduction ledger")
     reproduce.add_argument("--out", default="runs/reproduce", help="run folders (finished runs are reused)")
     reproduce.add_argument("--only", help="comma-separated experiment names (default: all with claims)")
@@ -85,7 +89,11 @@ def command_run(args: argparse.Namespace) -> None:
 
 def command_report(args: argparse.Namespace) -> None:
     out = Path(args.dir)
-    write_report(read_config(out)["experiment"], out)
+    axes = tuple(a.strip() for a in args.phase.split(",")) if args.phase else None
+    if axes is not None and len(axes) != 2:
+        raise ConfigError(f"--phase expects X,Y (two swept axes), got {args.phase!r}")
+    fix = dict(split_assignment(text, "--fix") for text in args.fix)
+    write_report(read_config(out)["experiment"], out, axes=axes, metric=args.metric, fix=fix)
     print(f"summary: {out}/{SUMMARY}")
 
 

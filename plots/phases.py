@@ -1,4 +1,5 @@
-"""Phase diagrams of a 2-D sweep, example curves per phase, P(unique) vs training fraction."""
+"""Phase diagrams and heatmaps of sweeps (axes in real coordinates), example curves per phase,
+P(unique) vs training fraction."""
 
 from __future__ import annotations
 
@@ -8,12 +9,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
-from matplotlib.colors import ListedColormap  # noqa: E402
+from matplotlib.colors import ListedColormap, to_hex  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
 PHASE_COLOURS = {"comprehension": "#2ca02c", "grokking": "#1f77b4", "memorization": "#ff7f0e",
-                 "confusion": "#d62728"}
+                 "confusion": "#d62728", "learned": "#2ca02c", "not learned": "#d62728"}
 
 
 def axis_labels(values: np.ndarray) -> list[str]:
@@ -83,4 +84,138 @@ def unique_probability(fraction: xr.DataArray, r_c: float,
     ax.set(xlabel="training fraction n / N", ylabel="P(unique linear representation)",
            ylim=(-0.02, 1.02))
     ax.legend(fontsize=8)
+    return fig
+
+
+Line = tuple[str, np.ndarray, np.ndarray]  # (label, start, end) in real coordinates (log10 on log axes)
+
+
+def cell_edges(values: np.ndarray, scale: str) -> np.ndarray:
+    """Cell edges around each value at its true position: midpoints (in log10 on a log axis), the
+    outer edges half a neighbour spacing out (± half a unit — a decade on a log axis — if alone)."""
+    if scale == "category":
+        values = np.arange(len(values))
+    t = np.log10(np.asarray(values, float)) if scale == "log" else np.asarray(values, float)
+    if len(t) == 1:
+        edges = np.array([t[0] - 0.5, t[0] + 0.5])
+    else:
+        mid = (t[1:] + t[:-1]) / 2
+        edges = np.concatenate([[t[0] - (mid[0] - t[0])], mid, [t[-1] + (t[-1] - mid[-1])]])
+    return 10.0 ** edges if scale == "log" else edges
+
+
+def to_data(t: np.ndarray, scale: str) -> np.ndarray:
+    """Real coordinates (log10 on a log axis, the index for categories) → plot positions."""
+    return 10.0 ** np.asarray(t) if scale == "log" else np.asarray(t)
+
+
+def panels(da: xr.DataArray, keep: tuple[str, ...]) -> list[tuple[str, dict[str, int]]]:
+    """One (title, isel) per combination of the dims of `da` not in `keep` (small multiples)."""
+    extra = [d for d in da.dims if d not in keep]
+    out = []
+    for index in np.ndindex(*(da.sizes[d] for d in extra)):
+        at = dict(zip(extra, index, strict=True))
+        out.append((", ".join(f"{d}={tick_labels([da[d].values[i]])[0]}" for d, i in at.items()), at))
+    return out
+
+
+def grid_axes(n: int, columns: int, width: float, height: float):
+    rows = -(-n // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(width * columns, height * rows),
+                             constrained_layout=True, squeeze=False)
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    return fig, axes
+
+
+def positions(values: np.ndarray, scale: str) -> np.ndarray:
+    """Where an axis' values sit on the plot: the values, or their index for categories."""
+    return np.arange(len(values), dtype=float) if scale == "category" else np.asarray(values, float)
+
+
+def tick_labels(values: np.ndarray) -> list[str]:
+    return [f"{v:.3g}" if isinstance(v, int | float | np.number) else str(v) for v in values]
+
+
+def set_scales(ax, x: str, y: str, x_scale: str, y_scale: str, xv: np.ndarray, yv: np.ndarray) -> None:
+    """Log/linear axes, one tick per swept value, at its position."""
+    ax.set_xscale("log" if x_scale == "log" else "linear")
+    ax.set_yscale("log" if y_scale == "log" else "linear")
+    ax.set(xlabel=x + (" (log)" if x_scale == "log" else ""), ylabel=y + (" (log)" if y_scale == "log" else ""))
+    ax.set_xticks(positions(xv, x_scale), tick_labels(xv), rotation=45, fontsize=7)
+    ax.set_yticks(positions(yv, y_scale), tick_labels(yv), fontsize=7)
+    ax.minorticks_off()
+
+
+def phase_map_figure(pmap: xr.Dataset, lines: list[list[Line]] | None = None, title: str = "") -> Figure:
+    """Majority phase per cell and its seed fraction, cells at their real positions; boundary lines.
+
+    pmap: `toymodels.theory.phases.phase_map` output (attrs x, y, x_scale, y_scale, phases);
+    further dims become small multiples (order of `panels`). lines: per panel, (label, start, end)
+    segments in real coordinates (log10 on a log axis), e.g. fitted phase boundaries.
+    """
+    x, y, names = pmap.attrs["x"], pmap.attrs["y"], list(pmap.attrs["phases"])
+    xs, ys = pmap.attrs["x_scale"], pmap.attrs["y_scale"]
+    majority = pmap["majority"]
+    views = panels(majority, (x, y))
+    fig, axes = grid_axes(len(views), min(len(views), 3), 5.2, 4.2)
+    colours = [PHASE_COLOURS.get(n, to_hex(plt.cm.tab10(k))) for k, n in enumerate(names)]
+    cmap = ListedColormap(colours)
+    xv, yv = pmap[x].values, pmap[y].values
+    xe, ye = cell_edges(xv, xs), cell_edges(yv, ys)
+    xp, yp = positions(xv, xs), positions(yv, ys)
+    for ax, (label, at), segs in zip(axes.flat, views, lines or [[]] * len(views), strict=False):
+        cells = majority.isel(at).transpose(x, y).values
+        share = pmap["agreement"].isel(at).transpose(x, y).values
+        ax.pcolormesh(xe, ye, cells.T, cmap=cmap, vmin=-0.5, vmax=len(names) - 0.5, alpha=0.85)
+        for (i, j), s in np.ndenumerate(share):
+            if s < 1:
+                ax.text(xp[i], yp[j], f"{s:.0%}", ha="center", va="center", fontsize=6)
+        for text, start, end in segs:
+            ax.plot(to_data([start[0], end[0]], xs), to_data([start[1], end[1]], ys), "k--", lw=1.2)
+            ax.annotate(text, (to_data(end[0], xs), to_data(end[1], ys)), fontsize=6)
+        set_scales(ax, x, y, xs, ys, xv, yv)
+        ax.set(xlim=(xe[0], xe[-1]), ylim=(ye[0], ye[-1]))
+        ax.set_title(label, fontsize=8)
+    fig.suptitle(title or "majority phase over seeds (% = seed fraction when < 100 %)", fontsize=9)
+    axes.flat[min(len(views), 3) - 1].legend(handles=[Patch(color=c, label=n) for c, n in zip(colours, names,
+                                                                                             strict=True)],
+                                             loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=7)
+    return fig
+
+
+def metric_heatmap(values: xr.DataArray, x: str, y: str, scales: tuple[str, str] = ("linear", "linear"),
+                   title: str = "") -> Figure:
+    """Mean over seeds of a per-member quantity (colour, value in each cell), and its seed range.
+
+    values: dims (seed, …, x, y); further dims become rows of small multiples. Left column: the
+    mean over seeds (NaN members left out); right column: max − min over seeds (the spread).
+    Cells sit at their real positions (`cell_edges`), log axes where `scales` says so.
+    """
+    has_seed = "seed" in values.dims
+    mean = values.mean("seed") if has_seed else values
+    spread = (values.max("seed") - values.min("seed")) if has_seed else xr.zeros_like(values)
+    views = panels(mean, (x, y))
+    fig, axes = plt.subplots(len(views), 2, figsize=(10, 4 * len(views)), constrained_layout=True,
+                             squeeze=False)
+    xv, yv = values[x].values, values[y].values
+    xe, ye = cell_edges(xv, scales[0]), cell_edges(yv, scales[1])
+    xp, yp = positions(xv, scales[0]), positions(yv, scales[1])
+    finite = np.isfinite(mean.values)
+    low, high = (float(np.nanmin(mean.values)), float(np.nanmax(mean.values))) if finite.any() else (0, 1)
+    n = values.sizes.get("seed", 1)
+    for row, (label, at) in zip(axes, views, strict=True):
+        for ax, da, what in ((row[0], mean, f"mean over {n} seeds"), (row[1], spread, "seed range (max − min)")):
+            grid = da.isel(at).transpose(x, y).values
+            mesh = ax.pcolormesh(xe, ye, grid.T, cmap="viridis", **({"vmin": low, "vmax": high}
+                                                                    if da is mean else {}))
+            fig.colorbar(mesh, ax=ax, shrink=0.85)
+            if grid.size <= 144:
+                for (i, j), v in np.ndenumerate(grid):
+                    ax.text(xp[i], yp[j], "–" if not np.isfinite(v) else f"{v:.3g}", ha="center",
+                            va="center", fontsize=6, color="w")
+            set_scales(ax, x, y, *scales, xv, yv)
+            ax.set(xlim=(xe[0], xe[-1]), ylim=(ye[0], ye[-1]))
+            ax.set_title(f"{what}" + (f"\n{label}" if label else ""), fontsize=8)
+    fig.suptitle(title or str(values.name), fontsize=9)
     return fig
