@@ -7,6 +7,9 @@ that leaves its tolerance, or a not-reproduced one that starts to hold (then upd
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -57,7 +60,9 @@ def test_reproduce_rejects_unknown_names(tmp_path, capsys):
 
 @pytest.fixture(scope="session")
 def ledger_dir(tmp_path_factory):
-    return tmp_path_factory.mktemp("ledger")
+    """A fresh folder; $TOYMODELS_LEDGER_DIR reuses the finished runs of `toymodels reproduce --out DIR`."""
+    reuse = os.environ.get("TOYMODELS_LEDGER_DIR")
+    return Path(reuse) if reuse else tmp_path_factory.mktemp("ledger")
 
 
 @pytest.mark.parametrize("name", CLAIMED)
