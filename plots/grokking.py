@@ -1,0 +1,69 @@
+"""Figures of the grokking studies: curves per training mode, RQI speed vs fraction, ℓ_eff flow overlay."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import xarray as xr  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+
+def mode_curves(modes: dict[str, xr.Dataset]) -> Figure:
+    """Per mode (one column): train/test accuracy of every seed (top) and the weight norm (bottom).
+
+    modes: name → Dataset with dims (seed, step) and `train_acc`, `test_acc`, `weight_norm`.
+    """
+    fig, axes = plt.subplots(2, len(modes), figsize=(4.2 * len(modes), 5.5), constrained_layout=True,
+                             sharex=True, squeeze=False)
+    for k, (name, ds) in enumerate(modes.items()):
+        top, bottom = axes[0, k], axes[1, k]
+        for s in range(ds.sizes["seed"]):
+            member = ds.isel(seed=s)
+            top.plot(member["step"], member["train_acc"], color="C0", lw=1, alpha=0.8,
+                     label="train" if s == 0 else None)
+            top.plot(member["step"], member["test_acc"], color="C3", lw=1, alpha=0.8,
+                     label="test" if s == 0 else None)
+            bottom.plot(member["step"], member["weight_norm"], color="k", lw=1, alpha=0.7)
+        top.axhline(0.9, color="0.6", lw=0.6, ls=":")
+        top.set(title=name, ylabel="accuracy", ylim=(-0.02, 1.02))
+        bottom.set(xlabel="step", ylabel="‖θ‖₂")
+        top.legend(fontsize=7)
+    return fig
+
+
+def rqi_speed(fractions: np.ndarray, steps: dict[str, np.ndarray], lam3: dict[str, np.ndarray],
+              budget: int) -> Figure:
+    """Steps until RQI > 0.95 vs training fraction (mean and seed range; never → B) next to λ₃."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9.5, 3.8), constrained_layout=True)
+    mean, lo, hi = (np.array(steps[k], float) for k in ("mean", "lo", "hi"))
+    left.errorbar(fractions, mean, yerr=[mean - lo, hi - mean], fmt="o-", ms=4, capsize=3)
+    left.axhline(budget, color="0.6", ls=":", lw=0.8, label=f"budget B = {budget}")
+    left.set(xlabel="training fraction", ylabel="steps until RQI > 0.95", yscale="log")
+    left.legend(fontsize=7)
+    right.errorbar(fractions, lam3["mean"], yerr=[np.subtract(lam3["mean"], lam3["lo"]),
+                                                  np.subtract(lam3["hi"], lam3["mean"])],
+                   fmt="s-", ms=4, capsize=3, color="C2")
+    right.set(xlabel="training fraction", ylabel="λ₃ of A_Dᵀ A_D (training set)")
+    return fig
+
+
+def flow_overlay(network: xr.DataArray, flow: xr.DataArray, r2: np.ndarray, title: str = "") -> Figure:
+    """Standardised E_k(t) of the network (solid) and of the ℓ_eff gradient flow (dashed), per member.
+
+    network, flow: dims (member, step, symbol); r2: (member,).
+    """
+    n = network.sizes["member"]
+    fig, axes = plt.subplots(1, n, figsize=(3.4 * n, 3.2), constrained_layout=True, squeeze=False)
+    for m, ax in enumerate(axes[0]):
+        for k in range(network.sizes["symbol"]):
+            colour = plt.cm.viridis(k / max(network.sizes["symbol"] - 1, 1))
+            ax.plot(network["step"], network.isel(member=m, symbol=k), color=colour, lw=1)
+            ax.plot(flow["step"], flow.isel(member=m, symbol=k), color=colour, lw=1, ls="--")
+        ax.set(title=f"{network['member'].values[m]}\nR² = {r2[m]:.2f}", xlabel="step")
+        ax.title.set_fontsize(7)
+    axes[0][0].set_ylabel("standardised E_k (solid: network, dashed: ℓ_eff flow)")
+    fig.suptitle(title, fontsize=9)
+    return fig
