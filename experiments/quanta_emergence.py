@@ -6,8 +6,9 @@ Figures: per-subtask test loss (0–1 bits) vs step (widest network, seed 0) and
 
 summary.json keys:
     alpha          {"value": α (paper), "code_alpha": α + 1}
-    beta           S_k ∝ p_k^{−β}: {"value", "ci" (95 % bootstrap over seeds), "paper": 0.81,
-                   "learned" (number of learned (member, subtask) pairs)}
+    beta           S_k ∝ p_k^{−β}: {"value", "lo", "hi" (95 % pairs bootstrap over the learned
+                   (member, subtask) points), "n" (those points), "resampled", "theory": 1,
+                   "paper": 0.81}
     probs          p_k of each subtask
     learned_step   S_k per subtask, mean over the seeds that learned it (null if none did)
     learned_by_width  {"width", "parameters", "learned"}: subtasks below 0.1 bits at the end
@@ -25,7 +26,7 @@ import xarray as xr
 from toymodels import Spec
 from toymodels.experiments import Experiment, register
 from toymodels.experiments.quanta_scaling import (
-    PAPER_BETA,
+    PAPER,
     measure_beta,
     online,
     parameter_counts,
@@ -45,9 +46,10 @@ def tiny() -> Spec:
 
 
 def default() -> Spec:
-    system = SparseParityMLP(n_tasks=20, n=12, k=3, width=128, batch=500, test_per_task=200)
-    return Spec(system, {**system.hparams(), "lr": 3e-3}, sweep={"width": (16, 32, 64, 128)},
-                seeds=2, steps=3000, log_every=50)
+    """The online members of the `quanta-scaling` default (k = 2 of n = 24 bits, 50 subtasks)."""
+    system = SparseParityMLP(n_tasks=50, n=24, k=2, width=128, batch=500, test_per_task=100)
+    return Spec(system, {**system.hparams(), "lr": 1e-2}, sweep={"width": (8, 16, 32, 64, 128)},
+                seeds=2, steps=3000, log_every=100)
 
 
 def paper() -> Spec:
@@ -93,7 +95,7 @@ def report(ds: xr.Dataset, out: Path) -> dict[str, Any]:
     widths = ds["width"].values if "width" in ds.dims else [None]
     return {
         "alpha": {"value": alpha, "code_alpha": code_alpha(alpha)},
-        "beta": {**beta.to_dict(), "paper": PAPER_BETA, "learned": int(np.isfinite(rows).sum())},
+        "beta": {**beta.to_dict(), "theory": 1.0, "paper": PAPER["beta"]},
         "probs": probs.tolist(),
         "learned_step": seed_mean(rows).tolist(),
         "learned_by_width": {"width": [None if w is None else int(w) for w in widths],

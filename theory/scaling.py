@@ -7,13 +7,17 @@ parameters N, data D (multi-epoch) and steps S (single epoch):
     L − L_∞ ∝ N^{−α_N},  α_N = α;      L − L_∞ ∝ D^{−α_D},  L − L_∞ ∝ S^{−α_S},  α_D = α_S = α/(α+1)
     n_learned ∝ N  and  n_learned ∝ D^{1/(α+1)}, S^{1/(α+1)};    if S_k ∝ p_k^{−β}: α_S = α/(β(α+1))
 
-Fits: `fit_power_law` fits L = a·x^{−e} (+ c) by least squares on log L; `bootstrap_power_law`
-gives a percentile confidence interval by resampling seeds (rows) with replacement and refitting
-the seed-mean curve (with a single seed it resamples the points instead).
+This module is the one home of the power-law fit and of the bootstrap:
+    fit_power_law(x, y, offset=False) -> PowerLaw     L = a·x^{−e} (+ c), least squares on log L
+    bootstrap_interval(statistic, n, samples, level, seed) -> (lo, hi)
+                          percentile interval of statistic(indices) over resampled units
+    bootstrap_seeds(x, y_seeds) -> Exponent           resample seeds (rows), refit the seed mean
+    bootstrap_points(x, y) -> Exponent                resample the fitted (x, y) points
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,14 +42,20 @@ class PowerLaw:
 
 @dataclass(frozen=True)
 class Exponent:
-    """A fitted exponent with its bootstrap confidence interval and the fit to the mean curve."""
+    """A fitted exponent, its bootstrap interval (lo, hi), the number n of resampled units
+    (seeds or points, named by `resampled`) and the fit to the full data."""
 
     value: float
-    ci: tuple[float, float]
+    lo: float
+    hi: float
+    n: int
+    resampled: str
     fit: PowerLaw
 
-    def to_dict(self) -> dict[str, float | list[float]]:
-        return {"value": self.value, "ci": list(self.ci)}
+    def to_dict(self) -> dict[str, float | int | str]:
+        """{"value", "lo", "hi", "n", "resampled"}: the ledger's interval form."""
+        return {"value": self.value, "lo": self.lo, "hi": self.hi, "n": self.n,
+                "resampled": self.resampled}
 
 
 def predicted_exponents(alpha: float) -> dict[str, float]:
@@ -84,28 +94,51 @@ def fit_power_law(x: np.ndarray, y: np.ndarray, offset: bool = False) -> PowerLa
     return PowerLaw(law.amplitude, law.exponent, law.offset, r_squared(np.log(y), np.log(law(x))))
 
 
-def bootstrap_power_law(x: np.ndarray, y: np.ndarray, offset: bool = False, samples: int = 500,
-                        level: float = 0.95, seed: int = 0) -> Exponent:
-    """Exponent of the seed-mean curve of y (seeds × points) with a percentile bootstrap CI.
+def bootstrap_interval(statistic: Callable[[np.ndarray], float], n: int, samples: int = 1000,
+                       level: float = 0.95, seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap interval of `statistic(indices)` over `samples` draws of n indices
+    from 0..n−1 with replacement (the units: seeds, points, …); non-finite draws are dropped.
 
-    Resamples seeds (rows) with replacement; with one seed, resamples (x, y) points instead.
+    Memory is O(samples) floats whatever n: the draws are made one at a time.
     """
+    rng = np.random.default_rng(seed)
+    draws = np.array([statistic(rng.integers(0, n, n)) for _ in range(samples)], float)
+    draws = draws[np.isfinite(draws)]
+    if not len(draws):
+        return float("nan"), float("nan")
+    tail = 100 * (1 - level) / 2
+    lo, hi = np.percentile(draws, [tail, 100 - tail])
+    return float(lo), float(hi)
+
+
+def bootstrap_seeds(x: np.ndarray, y: np.ndarray, offset: bool = False, samples: int = 1000,
+                    level: float = 0.95, seed: int = 0) -> Exponent:
+    """Exponent of the seed-mean curve of y (seeds × points) vs x; interval from resampling the
+    seeds (rows) with replacement and refitting the seed-mean curve. Needs ≥ 2 seeds for an
+    interval (one seed: lo = hi = NaN); an interval from fewer than 5 seeds is not a 95 % one."""
     x, y = np.asarray(x, float), np.atleast_2d(np.asarray(y, float))
     fit = fit_power_law(x, np.nanmean(y, axis=0), offset)
-    rng = np.random.default_rng(seed)
-    exponents = []
-    for _ in range(samples):
-        if y.shape[0] > 1:
-            rows = rng.integers(0, y.shape[0], y.shape[0])
-            exponents.append(fit_power_law(x, np.nanmean(y[rows], axis=0), offset).exponent)
-        else:
-            cols = rng.integers(0, len(x), len(x))
-            exponents.append(fit_power_law(x[cols], y[0, cols], offset).exponent)
-    finite = np.asarray(exponents)[np.isfinite(exponents)]
-    tail = 100 * (1 - level) / 2
-    ci = tuple(float(v) for v in np.percentile(finite, [tail, 100 - tail])) if len(finite) else (
-        np.nan, np.nan)
-    return Exponent(fit.exponent, ci, fit)
+
+    def refit(rows: np.ndarray) -> float:
+        return fit_power_law(x, np.nanmean(y[rows], axis=0), offset).exponent
+
+    lo, hi = (bootstrap_interval(refit, y.shape[0], samples, level, seed) if y.shape[0] > 1
+              else (float("nan"), float("nan")))
+    return Exponent(fit.exponent, lo, hi, y.shape[0], "seeds", fit)
+
+
+def bootstrap_points(x: np.ndarray, y: np.ndarray, offset: bool = False, samples: int = 1000,
+                     level: float = 0.95, seed: int = 0) -> Exponent:
+    """Exponent of y vs x (both flat: one fitted point each, e.g. every (seed, x) pair) with an
+    interval from resampling the (x, y) points with replacement (the pairs bootstrap)."""
+    x, y = np.ravel(np.asarray(x, float)), np.ravel(np.asarray(y, float))
+    fit = fit_power_law(x, y, offset)
+
+    def refit(points: np.ndarray) -> float:
+        return fit_power_law(x[points], y[points], offset).exponent
+
+    lo, hi = bootstrap_interval(refit, len(x), samples, level, seed)
+    return Exponent(fit.exponent, lo, hi, len(x), "points", fit)
 
 
 def learned_step(subtask_loss: xr.DataArray, threshold: float = LEARNED_BITS) -> xr.DataArray:
@@ -120,13 +153,12 @@ def quanta_learned(subtask_loss: xr.DataArray, threshold: float = LEARNED_BITS) 
     return (subtask_loss < threshold).sum("subtask")
 
 
-def fit_learned_steps(steps: xr.DataArray, probs: np.ndarray) -> PowerLaw:
-    """β of S_k ∝ p_k^{−β}: OLS of log S_k on log p_k over every learned (finite) S_k, members
-    pooled.
+def learned_points(steps: xr.DataArray, probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(p_k, S_k) of every learned (finite, > 0) S_k, members pooled: the points of the β fit
+    S_k ∝ p_k^{−β} (β = fit_power_law(p, S).exponent, or bootstrap_points(p, S)).
 
     `steps` has dim `subtask` (and any member dims); `probs` is p_k along `subtask`.
     """
-    p = xr.DataArray(np.asarray(probs), dims="subtask") * xr.ones_like(steps)
-    p = p.transpose(*steps.dims)
+    p = (xr.DataArray(np.asarray(probs), dims="subtask") * xr.ones_like(steps)).transpose(*steps.dims)
     keep = np.isfinite(steps.values) & (steps.values > 0)
-    return fit_power_law(p.values[keep], steps.values[keep])
+    return p.values[keep], steps.values[keep]

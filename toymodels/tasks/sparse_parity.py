@@ -176,3 +176,34 @@ def draw_task(key: jax.Array, alpha: jax.Array, n_tasks: int, n: int, k: int, sa
         test_x.reshape(n_tasks, test_per_task, n_tasks + n),
         parity(test_flat, subsets, test_tasks).reshape(n_tasks, test_per_task),
     )
+
+
+def overlap_with_training(n_tasks: int, n: int, k: int, alpha: float, samples: int, test_per_task: int,
+                  seed: int, chunk: int = 2**16) -> np.ndarray:
+    """Fraction of each task's test inputs (the fixed per-task test sets of seed `seed`) that are
+    also among the first `samples` training samples of the finite dataset: (n_tasks,) floats.
+
+    An input is (task, task bits); the training set is generated `chunk` samples at a time, so
+    memory stays O(chunk + n_tasks · test_per_task) for any `samples`.
+    """
+    key = jax.random.PRNGKey(seed)
+    probs = task_probabilities(n_tasks, jnp.float32(alpha))
+    test_bits = np.asarray(per_task_bits(jax.random.fold_in(key, TEST), n_tasks, test_per_task, n))
+    test_keys = {}
+    for task in range(n_tasks):
+        for j, row in enumerate(np.packbits(test_bits[task], axis=1)):
+            test_keys.setdefault((task, row.tobytes()), []).append(task * test_per_task + j)
+    hit = np.zeros(n_tasks * test_per_task, bool)
+    draw = jax.jit(indexed_samples, static_argnums=3)
+    for start in range(0, samples, chunk):
+        index = jnp.arange(start, min(start + chunk, samples))
+        tasks, bits = draw(jax.random.fold_in(key, DATA), probs, index, n)
+        for task, row in zip(np.asarray(tasks), np.packbits(np.asarray(bits), axis=1), strict=True):
+            hit[test_keys.get((int(task), row.tobytes()), [])] = True
+    return hit.reshape(n_tasks, test_per_task).mean(axis=1)
+
+
+def expected_online_overlap(probs: np.ndarray, n: int, seen: int) -> np.ndarray:
+    """Expected fraction of task i's test inputs met among `seen` online training samples:
+    1 − (1 − 2^{−n})^{seen · p_i} (each sample of task i is one of 2^n inputs, uniformly)."""
+    return -np.expm1(seen * np.asarray(probs, float) * np.log1p(-(2.0**-n)))
