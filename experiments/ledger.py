@@ -1,7 +1,8 @@
 """The reproduction ledger: every experiment's claims, checked against fresh runs.
 
 `reproduce(out)` runs each experiment's preset named by its claims (reusing finished runs in
-`out/<name>-<preset>/`), reads the numbers from `summary.json` and grades each claim:
+`out/<name>-<preset>/`; a folder made with other settings is deleted and re-run), reads the
+numbers from `summary.json` and grades each claim:
 reproduced when our value lies in the claim's `accept` band, partly when it lies in its
 `partly` band, else not reproduced. `markdown(rows)` renders `docs/reproductions.md`.
 Every number on that page comes from a run; the page types none.
@@ -9,15 +10,17 @@ Every number on that page comes from a run; the page types none.
 
 from __future__ import annotations
 
+import json
 import math
+import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from toymodels.experiments import Claim, discover, get, run_and_report
-from toymodels.spec import ConfigError
-from toymodels.store import git_commit, package_version
+from toymodels.spec import ConfigError, Spec
+from toymodels.store import CONFIG_FILE, git_commit, package_version
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,13 @@ def check(experiment: str, claims: Sequence[Claim], summary: Mapping[str, Any]) 
     return rows
 
 
+def drop_if_stale(folder: Path, spec: Spec) -> None:
+    """Delete a ledger run folder made with other settings (the preset changed since), so it is re-run."""
+    config = folder / CONFIG_FILE
+    if config.exists() and json.loads(config.read_text()).get("spec") != json.loads(json.dumps(spec.to_dict())):
+        shutil.rmtree(folder)
+
+
 def reproduce(out: Path, only: Sequence[str] | None = None, quiet: bool = True) -> list[Row]:
     """Run (or reuse) every preset the claims need, in `out/<experiment>-<preset>/`; grade every claim."""
     experiments = discover()
@@ -95,8 +105,9 @@ def reproduce(out: Path, only: Sequence[str] | None = None, quiet: bool = True) 
         if not experiment.claims:
             raise ConfigError(f"{name} declares no claims")
         for preset in dict.fromkeys(c.preset for c in experiment.claims):
-            summary = run_and_report(name, preset, experiment.spec(preset), Path(out) / f"{name}-{preset}",
-                                     quiet=quiet)
+            spec, folder = experiment.spec(preset), Path(out) / f"{name}-{preset}"
+            drop_if_stale(folder, spec)
+            summary = run_and_report(name, preset, spec, folder, quiet=quiet)
             rows += check(name, [c for c in experiment.claims if c.preset == preset], summary)
     return rows
 
