@@ -34,11 +34,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--preset", default="default", help=f"one of {', '.join(PRESETS)} (default: default)")
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a setting")
     run.add_argument("--sweep", action="append", default=[], metavar="KEY=V1,V2,...", help="sweep a setting")
+    run.add_argument("--tie", action="append", default=[], metavar="K1,K2=A1:A2,B1:B2,...",
+                     help="sweep keys together (one member per row), e.g. optimizer,lr=adam:0.01,sgd:0.1")
     run.add_argument("--seeds", type=int, help="number of seeds (0..N-1)")
     run.add_argument("--out", help="run folder (default: runs/NAME-PRESET-<hash of the settings>)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.add_argument("--checkpoint-seconds", type=float, default=10.0,
                      help="save the training state at most this often (default: 10)")
+    run.add_argument("--plan", action="store_true",
+                     help="print the static points, members, bytes, FLOPs and an estimated time; do not train")
     report = commands.add_parser("report", help="redo the figures and summary.json of a finished run")
     report.add_argument("dir")
     report.add_argument("--phase", metavar="X,Y", help="draw the phase map and heatmaps over these two swept axes")
@@ -50,6 +54,11 @@ def build_parser() -> argparse.ArgumentParser:
     reproduce.add_argument("--only", help="comma-separated experiment names (default: all with claims)")
     reproduce.add_argument("--ledger", default="docs/reproductions.md", help="where to write the page")
     reproduce.add_argument("--quiet", action="store_true", help="no progress bar")
+    fit = commands.add_parser("fit", help="fit an ODE to an observable of a finished run (writes fit-VAR-MODEL.*)")
+    fit.add_argument("dir")
+    fit.add_argument("--var", required=True, help="the observable (a variable of results.zarr with a step dim)")
+    fit.add_argument("--model", required=True, help="linear or glv")
+    fit.add_argument("--fit-fraction", type=float, default=0.2, help="fit the first F of the steps (default: 0.2)")
     return parser
 
 
@@ -60,13 +69,31 @@ def split_assignment(text: str, flag: str) -> tuple[str, str]:
     return key.strip(), value.strip()
 
 
+def given_once(flags: dict[str, list[str]]) -> None:
+    """Refuse a key named twice (by --set, --sweep or --tie): which value would apply is ambiguous."""
+    seen: dict[str, str] = {}
+    for flag, keys in flags.items():
+        for key in keys:
+            if key in seen:
+                raise ConfigError(f"{key} is given by {seen[key]} and by {flag}; give it once")
+            seen[key] = flag
+
+
 def build_spec(args: argparse.Namespace) -> Spec:
     spec = get(args.name).spec(args.preset)
-    for text in args.set:
-        spec = spec.set(*split_assignment(text, "--set"))
-    for text in args.sweep:
-        key, values = split_assignment(text, "--sweep")
+    sets = [split_assignment(text, "--set") for text in args.set]
+    sweeps = [split_assignment(text, "--sweep") for text in args.sweep]
+    ties = [split_assignment(text, "--tie") for text in args.tie]
+    ties = [([k.strip() for k in keys.split(",")], [[x.strip() for x in row.split(":")] for row in rows.split(",")])
+            for keys, rows in ties]
+    given_once({"--set": [k for k, _ in sets], "--sweep": [k for k, _ in sweeps],
+                "--tie": [k for keys, _ in ties for k in keys]})
+    for key, value in sorted(sets, key=lambda kv: kv[0] == "log_steps"):  # geometric:N needs the final steps
+        spec = spec.set(key, value)
+    for key, values in sweeps:
         spec = spec.with_sweep(key, [v.strip() for v in values.split(",")])
+    for keys, rows in ties:
+        spec = spec.with_tied(keys, rows)
     if args.seeds is not None:
         spec = spec.set("seeds", args.seeds)
     if args.checkpoint_seconds < 0:
@@ -76,6 +103,12 @@ def build_spec(args: argparse.Namespace) -> Spec:
 
 def command_run(args: argparse.Namespace) -> None:
     spec = build_spec(args)
+    if args.plan:
+        from toymodels.planning import format_plan, memory_plan, time_plan
+
+        print(f"plan of {args.name} --preset {args.preset}")
+        print(format_plan(spec, memory_plan(spec), time_plan(spec)))
+        return
     metadata = {"experiment": args.name, "preset": args.preset}
     if args.out is None:
         digest = hashlib.sha256(json.dumps({**metadata, **spec.to_dict()}, sort_keys=True).encode())
@@ -109,6 +142,15 @@ def command_reproduce(args: argparse.Namespace) -> None:
     print(f"ledger: {args.ledger}")
 
 
+def command_fit(args: argparse.Namespace) -> None:
+    from toymodels.experiments.fit import fit_run
+
+    result = fit_run(args.dir, args.var, args.model, args.fit_fraction)
+    stem = Path(args.dir) / f"fit-{args.var}-{args.model}"
+    print(f"{args.model} fit of {args.var}: median R² in window {result['r2_in']}, after it {result['r2_out']}  "
+          f"({stem}.json, {stem}.png)")
+
+
 def command_list(_: argparse.Namespace) -> None:
     for name, experiment in sorted(discover().items()):
         print(f"{name:24s} {experiment.description}  [presets: {', '.join(experiment.presets)}]")
@@ -133,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
             use_cpu_cores()
             enable_compilation_cache()
         commands = {"list": command_list, "run": command_run, "report": command_report,
-                    "reproduce": command_reproduce}
+                    "reproduce": command_reproduce, "fit": command_fit}
         commands[args.command](args)
     except ConfigError as error:
         print(f"toymodels: error: {error}", file=sys.stderr)

@@ -59,6 +59,16 @@ BAD = [
     (["run", "modular-addition", "--set", "steps=15", "--set", "log_every=10"], "multiple of log_every"),
     (["run", "modular-addition", "--set", "op=divide"], "op must be one of"),
     (["report", "/nonexistent/run"], "no toymodels run"),
+    (["run", "modular-addition", "--set", "wd=inf"], "wd must be finite"),
+    (["run", "modular-addition", "--set", "wd=nan"], "wd must be finite"),
+    (["run", "modular-addition", "--sweep", "lr=1,inf"], "lr must be finite"),
+    (["run", "modular-addition", "--set", "wd=2", "--sweep", "wd=1,2"], "wd is given by --set and by --sweep"),
+    (["run", "modular-addition", "--sweep", "wd=1,2", "--sweep", "wd=3"], "give it once"),
+    (["run", "modular-addition", "--tie", "lr,wd=0.1:1,0.2"], "has 1 values"),
+    (["run", "modular-addition", "--tie", "lr=0.1,0.2"], "two or more keys"),
+    (["run", "modular-addition", "--set", "log_steps=geometric:x"], "log_steps must be"),
+    (["run", "modular-addition", "--set", "snapshot_steps=7"], "snapshot step 7 is not a logged step"),
+    (["run", "modular-addition", "--preset", "tiny", "--out", "/proc/toymodels-run"], "cannot use /proc/toymodels-run"),
     (["frobnicate"], "invalid choice"),
 ]
 

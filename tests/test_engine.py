@@ -149,8 +149,11 @@ def cli(*args: str) -> list[str]:
 
 
 def test_resume_after_sigkill_equals_an_uninterrupted_run(tmp_path):
-    args = ["run", "modular-addition", "--preset", "tiny", "--set", "steps=2000", "--set", "log_every=20",
-            "--quiet"]
+    """With a geometric logging schedule and snapshots: records and snapshots neither lost nor doubled."""
+    logged = tm.geometric_steps(2000, 60)
+    snapshots = ",".join(str(s) for s in (0, logged[10], logged[40], 2000))
+    args = ["run", "modular-addition", "--preset", "tiny", "--set", "steps=2000", "--set", "log_steps=geometric:60",
+            "--set", f"snapshot_steps={snapshots}", "--quiet"]
     killed = tmp_path / "killed"
     checkpoint = killed / "results.checkpoint.npz"
     process = subprocess.Popen(cli(*args, "--out", str(killed), "--checkpoint-seconds", "0"), cwd=ROOT,
@@ -174,5 +177,13 @@ def test_resume_after_sigkill_equals_an_uninterrupted_run(tmp_path):
     assert json.loads(a.attrs["timings"])["resumed_from_step"] > 0
     assert not checkpoint.exists()
     assert_same_data(a, b)
+    assert list(a["step"].values) == [0, *logged]
     assert json.loads((killed / "summary.json").read_text()) == json.loads(
         (tmp_path / "straight" / "summary.json").read_text())
+    (steps_a, tree_a), (steps_b, tree_b) = tm.load_snapshots(killed), tm.load_snapshots(tmp_path / "straight")
+    assert list(steps_a) == [int(s) for s in snapshots.split(",")] == list(steps_b)
+    leaves_a, leaves_b = jax.tree.leaves(tree_a), jax.tree.leaves(tree_b)
+    assert len(leaves_a) == len(leaves_b) > 0 and "params" in tree_a
+    for x, y in zip(leaves_a, leaves_b, strict=True):
+        assert x.shape[:3] == (*a["diverged_step"].shape, 4)
+        np.testing.assert_array_equal(x, y)

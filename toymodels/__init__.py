@@ -4,10 +4,23 @@ from toymodels import tasks
 from toymodels.deep_linear import DeepLinear
 from toymodels.devices import use_cpu_cores
 from toymodels.engine import run
+from toymodels.graph_mlp import GraphMLP
+from toymodels.grokking_toy import GrokkingToy
 from toymodels.modular_mlp import ModularMLP
-from toymodels.spec import ConfigError, Spec, System
-from toymodels.store import load
+from toymodels.sae import SparseAutoencoder
+from toymodels.skills import Domino, Geometry, Resource
+from toymodels.sparse_parity import SparseParityMLP
+from toymodels.spec import ConfigError, Spec, System, geometric_steps
+from toymodels.store import finished_or, load, load_snapshots
+from toymodels.transformer import Transformer
 
 __version__ = "0.1.0"
 
-__all__ = ["ConfigError", "DeepLinear", "ModularMLP", "Spec", "System", "load", "run", "tasks", "use_cpu_cores"]
+SYSTEMS = (DeepLinear, Domino, Geometry, GraphMLP, GrokkingToy, ModularMLP, Resource, SparseAutoencoder,
+           SparseParityMLP, Transformer)
+
+__all__ = [
+    "SYSTEMS", "ConfigError", "DeepLinear", "Domino", "Geometry", "GraphMLP", "GrokkingToy", "ModularMLP",
+    "Resource", "SparseAutoencoder", "SparseParityMLP", "Spec", "System", "Transformer", "finished_or",
+    "geometric_steps", "load", "load_snapshots", "run", "tasks", "use_cpu_cores",
+]

@@ -1,19 +1,29 @@
 """The population engine: the only training loop in toymodels.
 
-Members are seeds × the grid of dynamic hyperparameters. For each static point of the sweep,
-one program is compiled,
+Members are seeds × the dynamic sweep (product axes and tied groups). For each static point of
+the sweep, one program is compiled,
 
-    chunk = jit(shard_map(map_blocks(vmap(scan(step, log_every) ; observe)))),
+    chunk = jit(shard_map(map_blocks(vmap(fori_loop(step, n) ; observe)))),
 
-the member axis is sharded over all `jax.devices()`; each device runs its members in blocks of
-`member_block` (vmapped inside a block, one block after another), and the host only works between chunks:
-progress bar, one Zarr record of observations, divergence flags, a state checkpoint. A run with
-a folder resumes from its last checkpoint and finishes with the same numbers as an uninterrupted
+with the chunk length `n` a traced scalar, so that every logging schedule (every k steps, a list,
+geometric) runs one compiled chunk. The member axis is sharded over all `jax.devices()`; each
+device runs its members in blocks of `member_block` (vmapped inside a block, one block after
+another), and the host only works between chunks: progress bar, one Zarr record of observations,
+divergence flags, snapshots of the state at `snapshot_steps`, a state checkpoint. A run with a
+folder resumes from its last checkpoint and finishes with the same numbers as an uninterrupted
 run (same seed and config → identical results).
 
+Precision is decided once per program (`uses_x64`: the system's `precision`, or the user's own
+`jax_enable_x64`) and applied with a scoped `jax.enable_x64`, never by flipping the process-wide
+flag: a run's numbers do not depend on what ran before in the process.
+
 Multi-host (after `jax.distributed.initialize()`): the member axis spans every process's devices;
-observations and checkpoints are gathered to every process, and only process 0 writes the run
-folder (which must be on a filesystem all processes see).
+observations, snapshots and checkpoints are gathered to every process, and only process 0 writes
+the run folder (which must be on a filesystem all processes see).
+
+Stages of one program (`run_program`), top to bottom: the member table and its padding
+(`lay_out`), the compiled programs (`compile_programs`), resume or init (`resume_or_init`), the
+chunk loop (`train_chunks`), and finishing the store (`finish`).
 """
 
 from __future__ import annotations
@@ -23,7 +33,7 @@ import json
 import math
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,42 +46,17 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from tqdm.auto import tqdm
 
 from toymodels import store
-from toymodels.spec import Spec, System, require
+from toymodels.spec import Point, Spec, System, require
 
 MEMBERS = "members"
 BLOCK_FLOPS = 4e6
 
 
-@dataclass(frozen=True)
-class Members:
-    """The member table of one program: per-member seed and hyperparameters, flattened."""
-
-    seeds: np.ndarray                 # (B,) int
-    hparams: dict[str, np.ndarray]    # name -> (B,) float
-    dims: tuple[str, ...]             # ("seed", *swept dynamic names)
-    shape: tuple[int, ...]            # sizes of `dims`; prod(shape) == B
-    coords: dict[str, np.ndarray]
-
-    @property
-    def size(self) -> int:
-        return len(self.seeds)
-
-
-def member_table(spec: Spec, dtype: np.dtype) -> Members:
-    """seeds × grid, in row-major order of (seed, *dynamic axes)."""
-    axes = {"seed": np.arange(spec.seeds), **{k: np.asarray(v) for k, v in spec.dynamic_axes().items()}}
-    rows = list(itertools.product(*axes.values()))
-    hparams = {k: np.full(len(rows), v, dtype=dtype) for k, v in spec.hparams.items()}
-    for j, name in enumerate(axes):
-        if name != "seed":
-            hparams[name] = np.array([row[j] for row in rows], dtype=dtype)
-    return Members(
-        seeds=np.array([row[0] for row in rows], dtype=np.uint32),
-        hparams=hparams,
-        dims=tuple(axes),
-        shape=tuple(len(v) for v in axes.values()),
-        coords=axes,
-    )
+# --- host helpers ---------------------------------------------------------------------------------
+def uses_x64(system: System) -> bool:
+    """Whether a program of `system` runs with 64-bit types: the system asks for float64 (its
+    `precision` field), or the user enabled `jax_enable_x64` for the process. Decided once per program."""
+    return getattr(system, "precision", "float32") == "float64" or bool(jax.config.jax_enable_x64)
 
 
 def member_sharding() -> NamedSharding:
@@ -103,6 +88,69 @@ def pad_members(x: np.ndarray, n: int) -> np.ndarray:
     return np.concatenate([x, np.repeat(x[-1:], n - len(x), axis=0)]) if n > len(x) else x
 
 
+# --- stage 1: the member table and its padding ------------------------------------------------------
+@dataclass(frozen=True)
+class Members:
+    """The member table of one program: per-member seed and hyperparameters, flattened."""
+
+    seeds: np.ndarray                 # (B,) int
+    hparams: dict[str, np.ndarray]    # name -> (B,) float
+    dims: tuple[str, ...]             # ("seed", *dynamic product axes, *dynamic tied dims)
+    shape: tuple[int, ...]            # sizes of `dims`; prod(shape) == B
+    coords: dict[str, Any]            # per dim; a tied dim also has one coordinate per key along it
+
+    @property
+    def size(self) -> int:
+        return len(self.seeds)
+
+
+def member_table(spec: Spec, dtype: np.dtype, fixed: Mapping[str, Any] | None = None) -> Members:
+    """seeds × dynamic axes × dynamic tied rows, in row-major order of `dims`.
+
+    `fixed`: the values a static point of the sweep sets (its dynamic ones apply to every member)."""
+    base = {**spec.hparams, **{k: v for k, v in (fixed or {}).items() if k in spec.hparams}}
+    axes = {"seed": np.arange(spec.seeds), **{k: np.asarray(v) for k, v in spec.dynamic_axes().items()}}
+    groups = spec.dynamic_tied()
+    sizes = [len(v) for v in axes.values()] + [len(g.rows) for g in groups]
+    index = np.array(list(itertools.product(*(range(n) for n in sizes))), dtype=np.int64).reshape(-1, len(sizes))
+    hparams = {k: np.full(len(index), v, dtype=dtype) for k, v in base.items()}
+    for j, (name, values) in enumerate(axes.items()):
+        if name != "seed":
+            hparams[name] = values[index[:, j]].astype(dtype)
+    coords: dict[str, Any] = dict(axes)
+    for j, group in enumerate(groups, start=len(axes)):
+        for key in group.keys:
+            hparams[key] = np.asarray(group.column(key), dtype=dtype)[index[:, j]]
+            coords[key] = (group.dim, np.asarray(group.column(key)))
+        coords[group.dim] = np.arange(len(group.rows))
+    return Members(
+        seeds=axes["seed"][index[:, 0]].astype(np.uint32),
+        hparams=hparams,
+        dims=(*axes, *(g.dim for g in groups)),
+        shape=tuple(sizes),
+        coords=coords,
+    )
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Members of one program on the devices: padded to devices × blocks × block."""
+
+    members: Members
+    devices: int
+    block: int
+    padded: int
+    sharding: NamedSharding
+
+    def put(self, x: np.ndarray) -> jax.Array:
+        """A per-member host array, padded and sharded over the devices."""
+        return jax.device_put(pad_members(x, self.padded), self.sharding)
+
+    def replicated(self, x: Any) -> jax.Array:
+        """A value every device gets whole (e.g. the chunk length)."""
+        return jax.device_put(x, NamedSharding(self.sharding.mesh, PartitionSpec()))
+
+
 def member_block(system: System, hp: Mapping[str, Any], local_members: int) -> int:
     """Members vmapped together on one device: all of them on GPU/TPU; on CPU, the smallest power
     of two whose block does ≥ BLOCK_FLOPS per step (by XLA's cost analysis of one member's step).
@@ -118,28 +166,72 @@ def member_block(system: System, hp: Mapping[str, Any], local_members: int) -> i
     return min(local_members, 2 ** max(0, math.ceil(math.log2(BLOCK_FLOPS / flops))))
 
 
-def blocked(f, block: int, mesh: Mesh):
-    """f over the sharded member axis: per device, `lax.map` over blocks of `block` vmapped members."""
+def lay_out(system: System, spec: Spec, point: Point, block: int | None, dtype: np.dtype) -> Layout:
+    """The member table of `point` (hyperparameters in `dtype`) and how it is padded, sharded and blocked."""
+    members = member_table(spec, dtype, point.fixed)
+    devices = len(jax.devices())
+    local = -(-members.size // devices)
+    block = block or member_block(system, {k: v[0] for k, v in members.hparams.items()}, local)
+    n_blocks = -(-local // block)
+    block = -(-local // n_blocks)  # equal blocks: one compiled block body, fewer than n_blocks padded members
+    return Layout(members, devices, block, devices * n_blocks * block, member_sharding())
 
-    def local(*args):
-        return jax.lax.map(lambda xs: f(*xs), args, batch_size=block)
 
-    return jax.shard_map(local, mesh=mesh, in_specs=PartitionSpec(MEMBERS), out_specs=PartitionSpec(MEMBERS))
+# --- stage 2: the compiled programs -----------------------------------------------------------------
+def blocked(f, block: int, mesh: Mesh, shared: int = 0):
+    """f over the sharded member axis: per device, `lax.map` over blocks of `block` vmapped members.
+
+    The first `shared` arguments are not per member: every device and member gets them whole."""
+
+    def program(*args):
+        def local(*args):
+            common, per_member = args[:shared], args[shared:]
+            return jax.lax.map(lambda xs: f(*common, *xs), per_member, batch_size=block)
+
+        specs = (PartitionSpec(),) * shared + (PartitionSpec(MEMBERS),) * (len(args) - shared)
+        return jax.shard_map(local, mesh=mesh, in_specs=specs, out_specs=PartitionSpec(MEMBERS))(*args)
+
+    return program
 
 
-def make_chunk(system: System, log_every: int):
-    """chunk(state, hp) = (state after `log_every` steps, observe(that state))."""
+def chunk_program(system: System):
+    """chunk(n, state, hp) = (state after `n` steps, observe(that state)); `n` may be traced."""
 
-    def chunk(state, hp):
-        def body(s, _):
-            return system.step(s, hp), None
-
-        state, _ = jax.lax.scan(body, state, None, length=log_every)
+    def chunk(n, state, hp):
+        state = jax.lax.fori_loop(0, n, lambda _, s: system.step(s, hp), state)
         return state, system.observe(state, hp)
 
     return chunk
 
 
+def make_chunk(system: System, length: int):
+    """chunk(state, hp) = chunk_program with a fixed length (what one logging interval compiles to)."""
+    chunk = chunk_program(system)
+    return lambda state, hp: chunk(length, state, hp)
+
+
+@dataclass(frozen=True)
+class Programs:
+    """The jitted functions of one program (all over the sharded member axis)."""
+
+    init: Callable        # (keys, hp) -> state
+    observe: Callable     # (state, hp) -> observations
+    chunk: Callable       # (n, state, hp) -> (state, observations); state donated
+    snapshot: Callable    # state -> what a snapshot keeps
+
+
+def compile_programs(system: System, layout: Layout) -> Programs:
+    mesh = layout.sharding.mesh
+    has_snapshot = callable(getattr(system, "snapshot", None))
+    return Programs(
+        init=jax.jit(blocked(system.init, layout.block, mesh)),
+        observe=jax.jit(blocked(system.observe, layout.block, mesh)),
+        chunk=jax.jit(blocked(chunk_program(system), layout.block, mesh, shared=1), donate_argnums=1),
+        snapshot=jax.jit(blocked(system.snapshot, layout.block, mesh)) if has_snapshot else (lambda state: state),
+    )
+
+
+# --- the records of one program: observations, divergence, snapshots --------------------------------
 def observation_template(system: System, members: Members, steps: np.ndarray, shapes) -> xr.Dataset:
     """All-NaN Dataset with the final layout: member dims, `step`, observable dims."""
     dims = system.observables()
@@ -155,169 +247,85 @@ def observation_template(system: System, members: Members, steps: np.ndarray, sh
     return ds
 
 
-def run(
-    spec: Spec,
-    out: str | Path | None = None,
-    *,
-    quiet: bool = False,
-    checkpoint_seconds: float = 10.0,
-    metadata: Mapping[str, Any] | None = None,
-    block: int | None = None,
-) -> xr.Dataset:
-    """Train every member of `spec`; return (and with `out`, store and resume) the results.
-
-    Static sweep axes run one compiled program each; their results are merged along their dims.
-    `block` overrides the members vmapped together per device (default: `member_block`).
-    """
-    spec.validate()
-    config = {**(metadata or {}), "spec": spec.to_dict()}
-    out = Path(out) if out is not None else None
-    if out is not None:
-        store.claim_run_folder(out, config, write=writer())
-        final = out / store.RESULTS
-        if store.is_complete(final):
-            return store.load(out)
-    attrs = store.provenance(config)
-    points = list(spec.systems())
-    parts = []
-    for i, (point, system) in enumerate(points):
-        path = None
-        if out is not None:
-            path = out / store.RESULTS if len(points) == 1 else out / "parts" / f"part-{i:03d}.zarr"
-        ds = run_program(system, spec, path, quiet=quiet, checkpoint_seconds=checkpoint_seconds,
-                         attrs=attrs, block=block, label=", ".join(f"{k}={v}" for k, v in point.items()))
-        parts.append(ds.expand_dims({k: [v] for k, v in point.items()}))
-    if len(points) == 1:
-        return parts[0]
-    merged = xr.merge(parts, join="outer", compat="no_conflicts", combine_attrs="drop")
-    member_dims = [d for d in parts[0]["diverged_step"].dims if d not in spec.static_axes()]
-    merged = merged.transpose(*spec.static_axes(), *member_dims, "step", ...)
-    merged.attrs = {**attrs, "timings": json.dumps([json.loads(p.attrs["timings"]) for p in parts])}
-    if out is not None and writer():
-        store.save_complete(out / store.RESULTS, merged)
-    merged.attrs["complete"] = True
-    return merged
+def key_path(path) -> list:
+    """A pytree key path as JSON: [["dict", name] or ["list", index], ...]."""
+    entries = []
+    for entry in path:
+        if isinstance(entry, jax.tree_util.DictKey):
+            entries.append(["dict", str(entry.key)])
+        elif isinstance(entry, jax.tree_util.GetAttrKey):
+            entries.append(["dict", entry.name])
+        elif isinstance(entry, jax.tree_util.SequenceKey):
+            entries.append(["list", entry.idx])
+        else:
+            entries.append(["list", int(entry.key)])
+    return entries
 
 
-def run_program(
-    system: System,
-    spec: Spec,
-    path: Path | None,
-    *,
-    quiet: bool,
-    checkpoint_seconds: float,
-    attrs: Mapping[str, Any],
-    block: int | None = None,
-    label: str = "",
-) -> xr.Dataset:
-    """Train all members of one static point of the sweep (one compiled program)."""
-    if path is not None and store.is_complete(path):
-        return store.read_records(path)
-    if getattr(system, "precision", "float32") == "float64":
-        jax.config.update("jax_enable_x64", True)
-    dtype = np.float64 if jax.config.jax_enable_x64 else np.float32
-    members = member_table(spec, dtype)
-    n_dev = len(jax.devices())
-    local = -(-members.size // n_dev)
-    require(block is None or block >= 1, f"block must be >= 1, got {block}")
-    block = block or member_block(system, {k: v[0] for k, v in members.hparams.items()}, local)
-    n_blocks = -(-local // block)
-    block = -(-local // n_blocks)  # equal blocks: one compiled block body, fewer than n_blocks padded members
-    padded = n_dev * n_blocks * block
-    sharding = member_sharding()
+class Recorder:
+    """Host side of one program: observations (in memory and in the store), divergence flags,
+    snapshots. Writes only when `path` is set and this process is the writer."""
 
-    def put(x: np.ndarray) -> jax.Array:
-        return jax.device_put(pad_members(x, padded), sharding)
+    def __init__(self, system: System, spec: Spec, layout: Layout, path: Path | None, template: xr.Dataset,
+                 snapshot_shape) -> None:
+        self.system, self.layout, self.path = system, layout, path
+        self.steps = template["step"].values
+        self.template = template
+        self.buffer = {name: template[name].values for name in template.data_vars if name != "diverged_step"}
+        self.diverged = np.full(layout.members.size, -1, np.int64)
+        self.write = path is not None and writer()
+        self.snapshot_index = {int(s): i for i, s in enumerate(spec.snapshot_steps)}
+        self.snapshot_shape = snapshot_shape
 
-    hp = {k: put(v) for k, v in members.hparams.items()}
-    keys = put(np.asarray(jax.vmap(jax.random.PRNGKey)(members.seeds)))
-    # Every leaf of state, hp and observations has the member axis first: one sharding for all.
-    state_shape = jax.eval_shape(jax.vmap(system.init), keys, hp)
-    init = jax.jit(blocked(system.init, block, sharding.mesh))
-    observe = jax.jit(blocked(system.observe, block, sharding.mesh))
-    chunk = jax.jit(blocked(make_chunk(system, spec.log_every), block, sharding.mesh), donate_argnums=0)
-    obs_shapes = jax.eval_shape(observe, state_shape, hp)
-    steps = np.arange(0, spec.steps + 1, spec.log_every)
-    template = observation_template(system, members, steps, obs_shapes)
-    buffer = {name: template[name].values for name in obs_shapes}
-    diverged = np.full(members.size, -1, np.int64)
-    n_member_dims = len(members.dims)
-    write = path is not None and writer()
+    def create(self) -> None:
+        """A fresh store (and snapshot store) for this program."""
+        if not self.write:
+            return
+        store.create_store(self.path, self.template)
+        if self.snapshot_index:
+            flat = jax.tree_util.tree_flatten_with_path(self.snapshot_shape)[0]
+            store.create_snapshots(self.path, np.array(list(self.snapshot_index)),
+                                   [(x.shape[1:], np.dtype(x.dtype)) for _, x in flat],
+                                   [key_path(p) for p, _ in flat], self.layout.members.shape)
 
-    def record(r: int, obs: Mapping[str, jax.Array]) -> None:
+    def restore(self, diverged: np.ndarray) -> None:
+        """Refill the buffer from the store of an interrupted run."""
+        previous = store.read_records(self.path)
+        for name in self.buffer:
+            self.buffer[name][...] = previous[name].values
+        self.diverged[:] = diverged
+
+    def record(self, r: int, obs: Mapping[str, jax.Array]) -> None:
         """Keep observation `r` in memory and in the store; flag members that diverged."""
+        members = self.layout.members
         values = {}
         for name, x in fetch(obs).items():
-            x = np.asarray(x)[: members.size].astype(buffer[name].dtype)
+            x = np.asarray(x)[: members.size].astype(self.buffer[name].dtype)
             values[name] = x.reshape(*members.shape, *x.shape[1:])
-            buffer[name][(slice(None),) * n_member_dims + (r,)] = values[name]
-        loss = np.asarray(values[system.divergence_key]).reshape(members.size, -1)
-        bad = ~np.isfinite(loss).all(axis=1) & (diverged < 0)
-        diverged[bad] = steps[r]
-        if write:
-            store.write_record(path, r, values, n_member_dims)
+            self.buffer[name][(slice(None),) * len(members.dims) + (r,)] = values[name]
+        loss = np.asarray(values[self.system.divergence_key]).reshape(members.size, -1)
+        bad = ~np.isfinite(loss).all(axis=1) & (self.diverged < 0)
+        self.diverged[bad] = self.steps[r]
+        if self.write:
+            store.write_record(self.path, r, values, len(members.dims))
 
-    start = time.perf_counter()
-    resumed = load_resumable(path, state_shape)
-    if resumed is None:
-        if write:
-            store.create_store(path, template)
-        state = init(keys, hp)
-        record(0, observe(state, hp))
-        first = 1
-    else:
-        leaves, last, extra = resumed
-        state = jax.tree.unflatten(jax.tree.structure(state_shape), [put(x[: members.size]) for x in leaves])
-        previous = store.read_records(path)
-        for name in buffer:
-            buffer[name][...] = previous[name].values
-        diverged[:] = extra["diverged"]
-        first = last + 1
+    def snapshot(self, r: int, state, programs: Programs) -> None:
+        """Store the snapshot of `state` if step r is a snapshot step (a collective on every process)."""
+        index = self.snapshot_index.get(int(self.steps[r]))
+        if index is None:
+            return
+        leaves = [np.asarray(x)[: self.layout.members.size] for x in fetch(jax.tree.leaves(programs.snapshot(state)))]
+        if self.write:
+            store.write_snapshot(self.path, index, leaves)
 
-    compile_start = time.perf_counter()
-    compiled = chunk.lower(state, hp).compile()
-    compile_seconds = time.perf_counter() - compile_start
-    bar = tqdm(
-        total=members.size * spec.steps, initial=members.size * steps[first - 1],
-        unit="member-step", unit_scale=True, desc=label or None, dynamic_ncols=True,
-        disable=quiet or not sys.stderr.isatty() or not writer(),
-    )
-    last_checkpoint = time.perf_counter()
-    train_start = time.perf_counter()
-    for r in range(first, len(steps)):
-        state, obs = compiled(state, hp)
-        record(r, obs)
-        bar.update(members.size * spec.log_every)
-        due = r < len(steps) - 1 and time.perf_counter() - last_checkpoint >= checkpoint_seconds
-        if path is not None and agree(due):
-            leaves = [np.asarray(x) for x in fetch(jax.tree.leaves(state))]  # every process: a collective
-            if write:
-                store.save_checkpoint(path, leaves, r, {"diverged": diverged})
-            last_checkpoint = time.perf_counter()
-    jax.block_until_ready(state)
-    bar.close()
-    train_seconds = time.perf_counter() - train_start
-    trained_steps = int(members.size * (steps[-1] - steps[first - 1]))
-    timings = {
-        "compile_seconds": compile_seconds,
-        "train_seconds": train_seconds,
-        "total_seconds": time.perf_counter() - start,
-        "member_steps": trained_steps,
-        "member_steps_per_second": trained_steps / train_seconds if train_seconds > 0 else None,
-        "members": members.size,
-        "devices": n_dev,
-        "member_block": block,
-        "resumed_from_step": int(steps[first - 1]) if resumed is not None else None,
-    }
-    final_attrs = {**attrs, "timings": json.dumps(timings)}
-    result = template.copy(data={**buffer, "diverged_step": diverged.reshape(members.shape)})
-    result.attrs = {**final_attrs, "complete": True}
-    if write:
-        store.finish_store(path, {"diverged_step": diverged.reshape(members.shape)}, final_attrs)
-        store.drop_checkpoint(path)
-    return result
+    def result(self, attrs: Mapping[str, Any]) -> xr.Dataset:
+        shape = self.layout.members.shape
+        ds = self.template.copy(data={**self.buffer, "diverged_step": self.diverged.reshape(shape)})
+        ds.attrs = dict(attrs)
+        return ds
 
 
+# --- stage 3: resume or init --------------------------------------------------------------------------
 def load_resumable(path: Path | None, state_shape) -> tuple[list[np.ndarray], int, dict] | None:
     """The checkpoint of an unfinished store at `path`, if it matches this program's state."""
     if path is None:
@@ -332,3 +340,166 @@ def load_resumable(path: Path | None, state_shape) -> tuple[list[np.ndarray], in
     ):
         return None
     return saved
+
+
+def resume_or_init(recorder: Recorder, programs: Programs, layout: Layout, keys, hp, state_shape):
+    """(state, first record to train, step resumed from or None): from the checkpoint, else initialised."""
+    resumed = load_resumable(recorder.path, state_shape)
+    if resumed is None:
+        recorder.create()
+        state = programs.init(keys, hp)
+        recorder.record(0, programs.observe(state, hp))
+        recorder.snapshot(0, state, programs)
+        return state, 1, None
+    leaves, last, extra = resumed
+    state = jax.tree.unflatten(jax.tree.structure(state_shape),
+                               [layout.put(x[: layout.members.size]) for x in leaves])
+    recorder.restore(extra["diverged"])
+    return state, last + 1, int(recorder.steps[last])
+
+
+# --- stage 4: the chunk loop ------------------------------------------------------------------------
+def train_chunks(recorder: Recorder, programs: Programs, layout: Layout, state, hp, first: int, *,
+                 checkpoint_seconds: float, quiet: bool, label: str) -> tuple[Any, float, float]:
+    """Advance `state` chunk by chunk from record `first`, recording after each; checkpoint at most
+    every `checkpoint_seconds`. Returns (final state, compile seconds, train seconds)."""
+    steps, size = recorder.steps, layout.members.size
+    compile_start = time.perf_counter()
+    compiled = programs.chunk.lower(layout.replicated(np.int32(1)), state, hp).compile()
+    compile_seconds = time.perf_counter() - compile_start
+    bar = tqdm(
+        total=size * int(steps[-1]), initial=size * int(steps[first - 1]),
+        unit="member-step", unit_scale=True, desc=label or None, dynamic_ncols=True,
+        disable=quiet or not sys.stderr.isatty() or not writer(),
+    )
+    last_checkpoint = train_start = time.perf_counter()
+    for r in range(first, len(steps)):
+        n = int(steps[r] - steps[r - 1])
+        state, obs = compiled(layout.replicated(np.int32(n)), state, hp)
+        recorder.record(r, obs)
+        recorder.snapshot(r, state, programs)
+        bar.update(size * n)
+        due = r < len(steps) - 1 and time.perf_counter() - last_checkpoint >= checkpoint_seconds
+        if recorder.path is not None and agree(due):
+            leaves = [np.asarray(x) for x in fetch(jax.tree.leaves(state))]  # every process: a collective
+            if recorder.write:
+                store.save_checkpoint(recorder.path, leaves, r, {"diverged": recorder.diverged})
+            last_checkpoint = time.perf_counter()
+    jax.block_until_ready(state)
+    bar.close()
+    return state, compile_seconds, time.perf_counter() - train_start
+
+
+# --- stage 5: finish --------------------------------------------------------------------------------
+def finish(recorder: Recorder, attrs: Mapping[str, Any], timings: Mapping[str, Any]) -> xr.Dataset:
+    """The program's Dataset; its store (and snapshots) marked complete, the checkpoint dropped."""
+    final_attrs = {**attrs, "timings": json.dumps(timings)}
+    result = recorder.result({**final_attrs, "complete": True})
+    if recorder.write:
+        if recorder.snapshot_index:
+            store.finish_snapshots(recorder.path)
+        store.finish_store(recorder.path, {"diverged_step": result["diverged_step"].values}, final_attrs)
+        store.drop_checkpoint(recorder.path)
+    return result
+
+
+def run_program(system: System, spec: Spec, point: Point, path: Path | None, *, quiet: bool,
+                checkpoint_seconds: float, attrs: Mapping[str, Any], block: int | None = None,
+                label: str = "") -> xr.Dataset:
+    """Train all members of one static point of the sweep (one compiled program), in its precision."""
+    if path is not None and store.is_complete(path):
+        return store.read_records(path)
+    x64 = uses_x64(system)
+    with jax.enable_x64(x64):
+        start = time.perf_counter()
+        layout = lay_out(system, spec, point, block, np.float64 if x64 else np.float32)
+        members = layout.members
+        hp = {k: layout.put(v) for k, v in members.hparams.items()}
+        keys = layout.put(np.asarray(jax.vmap(jax.random.PRNGKey)(members.seeds)))
+        programs = compile_programs(system, layout)
+        # Every leaf of state, hp and observations has the member axis first: one sharding for all.
+        state_shape = jax.eval_shape(jax.vmap(system.init), keys, hp)
+        template = observation_template(system, members, spec.record_steps(),
+                                        jax.eval_shape(programs.observe, state_shape, hp))
+        recorder = Recorder(system, spec, layout, path, template, jax.eval_shape(programs.snapshot, state_shape))
+
+        state, first, resumed_from = resume_or_init(recorder, programs, layout, keys, hp, state_shape)
+        state, compile_seconds, train_seconds = train_chunks(
+            recorder, programs, layout, state, hp, first, checkpoint_seconds=checkpoint_seconds, quiet=quiet,
+            label=label)
+
+        steps = recorder.steps
+        trained = int(members.size * (steps[-1] - steps[first - 1]))
+        timings = {
+            "compile_seconds": compile_seconds,
+            "train_seconds": train_seconds,
+            "total_seconds": time.perf_counter() - start,
+            "member_steps": trained,
+            "member_steps_per_second": trained / train_seconds if train_seconds > 0 else None,
+            "members": members.size,
+            "devices": layout.devices,
+            "member_block": layout.block,
+            "resumed_from_step": resumed_from,
+        }
+        return finish(recorder, attrs, timings)
+
+
+# --- a whole spec: one program per static point, merged ----------------------------------------------
+def run(
+    spec: Spec,
+    out: str | Path | None = None,
+    *,
+    quiet: bool = False,
+    checkpoint_seconds: float = 10.0,
+    metadata: Mapping[str, Any] | None = None,
+    block: int | None = None,
+) -> xr.Dataset:
+    """Train every member of `spec`; return (and with `out`, store and resume) the results.
+
+    Static sweep axes (and tied groups with a static key) run one compiled program each; their
+    results are merged along their dims, which come first. `block` overrides the members
+    vmapped together per device (default: `member_block`). `spec.snapshot_steps` needs `out`
+    (read them back with `load_snapshots(out)`).
+    """
+    spec.validate()
+    require(block is None or block >= 1, f"block must be >= 1, got {block}")
+    require(out is not None or not spec.snapshot_steps, "snapshot_steps need a run folder (out)")
+    config = {**(metadata or {}), "spec": spec.to_dict()}
+    out = Path(out) if out is not None else None
+    attrs = store.provenance(config)
+
+    def compute() -> xr.Dataset:
+        return train_points(spec, out, attrs, quiet=quiet, checkpoint_seconds=checkpoint_seconds, block=block)
+
+    return store.finished_or(out, config, compute, write=writer())
+
+
+def train_points(spec: Spec, out: Path | None, attrs: Mapping[str, Any], **options: Any) -> xr.Dataset:
+    """Every program of `spec`; without static dims the one program stores into `out/results.zarr`."""
+    static = spec.static_dims()
+    parts = []
+    for i, point in enumerate(spec.points()):
+        path = None
+        if out is not None:
+            path = out / store.RESULTS if not static else out / "parts" / f"part-{i:03d}.zarr"
+        label = ", ".join(f"{k}={v}" for k, v in point.fixed.items())
+        parts.append(run_program(point.system, spec, point, path, attrs=attrs, label=label, **options))
+    if not static:
+        return parts[0]
+    return merge_points(spec, parts)
+
+
+def merge_points(spec: Spec, parts: list[xr.Dataset]) -> xr.Dataset:
+    """The programs' Datasets along the static dims (product axes by value, tied groups by row)."""
+    axes, groups = spec.static_axes(), spec.static_tied()
+    labelled = []
+    for point, ds in zip(spec.points(), parts, strict=True):
+        labels = {k: [point.fixed[k]] for k in axes} | {g.dim: [point.index[g.dim]] for g in groups}
+        labelled.append(ds.expand_dims(labels))
+    merged = xr.merge(labelled, join="outer", compat="no_conflicts", combine_attrs="drop")
+    merged = merged.reindex({k: list(v) for k, v in axes.items()})
+    merged = merged.assign_coords({k: (g.dim, list(g.column(k))) for g in groups for k in g.keys})
+    member_dims = [d for d in parts[0]["diverged_step"].dims]
+    merged = merged.transpose(*spec.static_dims(), *member_dims, "step", ...)
+    merged.attrs = {"timings": json.dumps([json.loads(p.attrs["timings"]) for p in parts])}
+    return merged

@@ -3,7 +3,15 @@
 A `Spec` is plain data. Keys live in one flat namespace so the command line can address them:
 fields of the system dataclass are *static* (they change shapes: one compiled program per
 value), keys of `hparams` are *dynamic* (vmapped inside one program), and `seeds`, `steps`,
-`log_every` are run settings.
+`log_every`, `log_steps`, `snapshot_steps` are run settings.
+
+Members are seeds × the product of the `sweep` axes × the rows of each `Tied` group. A tied
+group is a list of points over several keys that vary together (e.g. each optimizer with its own
+lr); an explicit member list is a tied group over every key it names. A tied group has one dim,
+named by its keys joined with "+", with a coordinate for each key along it.
+
+Logged steps: every `log_every` steps, or the explicit `log_steps` (e.g. `geometric_steps`);
+step 0 is always recorded.
 """
 
 from __future__ import annotations
@@ -16,8 +24,9 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
 import jax
+import numpy as np
 
-RUN_KEYS = ("seeds", "steps", "log_every")
+RUN_KEYS = ("seeds", "steps", "log_every", "log_steps", "snapshot_steps")
 
 
 class ConfigError(ValueError):
@@ -64,9 +73,67 @@ def parse_value(text: str, like: Any, key: str) -> Any:
     return text
 
 
+def geometric_steps(steps: int, count: int) -> tuple[int, ...]:
+    """`count` distinct steps in [1, steps] (all of them if `count` ≥ `steps`), dense early and sparse late.
+
+    s₁ = 1 and then s_{i+1} = round(s_i · (steps / s_i)^(1/r)), r the number of steps still to
+    place, at least s_i + 1 and leaving room for the rest: a geometric progression from 1 to
+    `steps` wherever its gaps are ≥ 1, consecutive steps where they would not be. s_count = steps.
+    """
+    require(steps >= 1, f"steps must be >= 1, got {steps}")
+    require(count >= 1, f"geometric schedule needs count >= 1, got {count}")
+    count = min(count, steps)
+    chosen = [1 if count > 1 else steps]
+    for remaining in range(count - 1, 0, -1):
+        last = chosen[-1]
+        target = round(last * (steps / last) ** (1 / remaining))
+        chosen.append(min(max(last + 1, target), steps - remaining + 1))
+    return tuple(chosen)
+
+
+def parse_steps(text: str, steps: int, key: str) -> tuple[int, ...]:
+    """`geometric:N` (see `geometric_steps`) or a comma-separated list of steps."""
+    kind, sep, count = text.partition(":")
+    try:
+        if sep:
+            require(kind.strip() == "geometric", f"{key} must be geometric:N or a list of steps, got {text!r}")
+            return geometric_steps(steps, int(count))
+        return tuple(int(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise ConfigError(f"{key} must be geometric:N or a comma-separated list of steps, got {text!r}") from None
+
+
+@dataclass(frozen=True)
+class Tied:
+    """Keys that vary together: `rows[i]` gives the value of each of `keys` for point i."""
+
+    keys: tuple[str, ...]
+    rows: tuple[tuple, ...]
+
+    @property
+    def dim(self) -> str:
+        return "+".join(self.keys)
+
+    def column(self, key: str) -> tuple:
+        j = self.keys.index(key)
+        return tuple(row[j] for row in self.rows)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"keys": list(self.keys), "rows": [list(r) for r in self.rows]}
+
+
+@dataclass(frozen=True)
+class Point:
+    """One compiled program of a sweep: its index along the static dims, the values it fixes, its system."""
+
+    index: dict[str, int]            # static dim -> position along it
+    fixed: dict[str, Any]            # every key this program fixes (static, and dynamic keys tied to them)
+    system: System
+
+
 @dataclass(frozen=True)
 class Spec:
-    """A sweep: `system` (static settings) × `sweep` axes × `seeds`, trained for `steps`."""
+    """A sweep: `system` (static settings) × `sweep` axes × `tied` groups × `seeds`, trained for `steps`."""
 
     system: System
     hparams: Mapping[str, float]
@@ -74,6 +141,9 @@ class Spec:
     seeds: int = 1
     steps: int = 1000
     log_every: int = 100
+    log_steps: tuple[int, ...] | None = None
+    tied: tuple[Tied, ...] = ()
+    snapshot_steps: tuple[int, ...] = ()
 
     # --- the flat key namespace -------------------------------------------------------------
     def static_keys(self) -> tuple[str, ...]:
@@ -90,67 +160,179 @@ class Spec:
         known = ", ".join((*self.static_keys(), *self.hparams, *RUN_KEYS))
         raise ConfigError(f"unknown key {key!r}; known keys: {known}")
 
+    def parse(self, key: str, value: Any) -> Any:
+        """`value` as the type of `key`'s default (strings are parsed)."""
+        return parse_value(value, self.value_of(key), key) if isinstance(value, str) else value
+
+    def tied_group(self, key: str) -> Tied | None:
+        return next((group for group in self.tied if key in group.keys), None)
+
     def set(self, key: str, value: Any) -> Spec:
-        """Return a copy with `key` set to `value` (strings are parsed to the key's type)."""
-        default = self.value_of(key)
-        if isinstance(value, str):
-            value = parse_value(value, default, key)
+        """Return a copy with `key` set to `value` (strings are parsed to the key's type).
+
+        A swept key stops being swept: the single value replaces the sweep. A key of a tied group
+        cannot be set alone (ConfigError)."""
+        if key in ("log_steps", "snapshot_steps"):
+            return self.set_steps(key, value)
+        value = self.parse(key, value)
+        group = self.tied_group(key)
+        if group is not None:
+            others = ", ".join(k for k in group.keys if k != key)
+            raise ConfigError(f"{key} is tied with {others}; set the tied group as a whole")
+        spec = dataclasses.replace(self, sweep={k: v for k, v in self.sweep.items() if k != key})
         if key in self.static_keys():
-            return dataclasses.replace(self, system=make_system(self.system, {key: value}))
+            return dataclasses.replace(spec, system=make_system(self.system, {key: value}))
         if key in self.hparams:
-            return dataclasses.replace(self, hparams={**self.hparams, key: float(value)})
+            return dataclasses.replace(spec, hparams={**self.hparams, key: float(value)})
+        return dataclasses.replace(spec, **{key: value})
+
+    def set_steps(self, key: str, value: Any) -> Spec:
+        """log_steps / snapshot_steps from a tuple, None, or text (`geometric:N`, `0,10,100`, `none`)."""
+        if isinstance(value, str):
+            value = None if value.strip().lower() in ("none", "") else parse_steps(value, self.steps, key)
+        if value is not None:
+            value = tuple(int(x) for x in value)
+        if key == "snapshot_steps":
+            value = value or ()
         return dataclasses.replace(self, **{key: value})
 
     def with_sweep(self, key: str, values: Sequence[Any]) -> Spec:
         """Return a copy sweeping `key` over `values` (strings are parsed to the key's type)."""
         require(key not in RUN_KEYS, f"{key} cannot be swept (use --seeds for seeds)")
-        default = self.value_of(key)
-        parsed = tuple(parse_value(v, default, key) if isinstance(v, str) else v for v in values)
+        parsed = tuple(self.parse(key, v) for v in values)
         require(len(parsed) > 0, f"--sweep {key} needs at least one value")
         require(len(set(parsed)) == len(parsed), f"--sweep {key} repeats a value")
+        require(self.tied_group(key) is None, f"{key} is tied; it cannot also be swept")
         return dataclasses.replace(self, sweep={**self.sweep, key: parsed})
+
+    def with_tied(self, keys: Sequence[str], rows: Sequence[Sequence[Any]]) -> Spec:
+        """Return a copy where `keys` vary together over `rows` (one member dim, named "+".join(keys)).
+
+        E.g. `spec.with_tied(("optimizer", "lr"), [("adam", 0.01), ("sgd", 0.1)])`. Static keys
+        among them compile one program per row. A swept key stops being swept (the rows replace it)."""
+        keys = tuple(keys)
+        require(len(keys) >= 2, f"a tied group needs two or more keys, got {', '.join(keys) or 'none'}")
+        require(len(set(keys)) == len(keys), f"a tied group repeats a key: {', '.join(keys)}")
+        for key in keys:
+            self.value_of(key)
+            require(key not in RUN_KEYS, f"{key} cannot be tied")
+            require(self.tied_group(key) is None, f"{key} is already tied")
+        require(len(rows) > 0, f"tied {', '.join(keys)} needs at least one row")
+        parsed = []
+        for row in rows:
+            require(len(row) == len(keys), f"tied {', '.join(keys)}: row {tuple(row)} has {len(row)} values")
+            parsed.append(tuple(self.parse(k, v) for k, v in zip(keys, row, strict=True)))
+        require(len(set(parsed)) == len(parsed), f"tied {', '.join(keys)} repeats a row")
+        sweep = {k: v for k, v in self.sweep.items() if k not in keys}
+        return dataclasses.replace(self, sweep=sweep, tied=(*self.tied, Tied(keys, tuple(parsed))))
+
+    def with_members(self, members: Sequence[Mapping[str, Any]]) -> Spec:
+        """Return a copy with an explicit member list: each mapping gives the values of the same keys."""
+        require(len(members) > 0, "a member list needs at least one member")
+        keys = tuple(members[0])
+        require(all(tuple(m) == keys for m in members), "every member of a list must name the same keys")
+        return self.with_tied(keys, [tuple(m[k] for k in keys) for m in members])
 
     # --- derived views ----------------------------------------------------------------------
     def static_axes(self) -> dict[str, tuple]:
+        """Product axes over static keys (one program per value)."""
         return {k: v for k, v in self.sweep.items() if k in self.static_keys()}
 
     def dynamic_axes(self) -> dict[str, tuple]:
+        """Product axes over dynamic keys (vmapped members)."""
         return {k: tuple(float(x) for x in v) for k, v in self.sweep.items() if k in self.hparams}
 
-    def systems(self) -> Iterator[tuple[dict[str, Any], System]]:
-        """Every static point of the sweep: (its swept static values, the system)."""
+    def static_tied(self) -> tuple[Tied, ...]:
+        """Tied groups with a static key (one program per row)."""
+        return tuple(g for g in self.tied if any(k in self.static_keys() for k in g.keys))
+
+    def dynamic_tied(self) -> tuple[Tied, ...]:
+        """Tied groups of dynamic keys only (vmapped members)."""
+        return tuple(g for g in self.tied if g not in self.static_tied())
+
+    def static_dims(self) -> dict[str, int]:
+        """The dims that index programs, in order: static product axes, then static tied groups."""
+        return {**{k: len(v) for k, v in self.static_axes().items()},
+                **{g.dim: len(g.rows) for g in self.static_tied()}}
+
+    def points(self) -> Iterator[Point]:
+        """Every program of the sweep, in row-major order of `static_dims`."""
         axes = self.static_axes()
-        for values in itertools.product(*axes.values()):
-            point = dict(zip(axes, values, strict=True))
-            yield point, make_system(self.system, point)
+        groups = self.static_tied()
+        for index in itertools.product(*(range(n) for n in self.static_dims().values())):
+            fixed = {k: v[i] for (k, v), i in zip(axes.items(), index, strict=False)}
+            for group, i in zip(groups, index[len(axes):], strict=True):
+                fixed.update(zip(group.keys, group.rows[i], strict=True))
+            static = {k: v for k, v in fixed.items() if k in self.static_keys()}
+            yield Point(dict(zip(self.static_dims(), index, strict=True)), fixed, make_system(self.system, static))
+
+    def systems(self) -> Iterator[tuple[dict[str, Any], System]]:
+        """Every program of the sweep: (the values it fixes, its system)."""
+        for point in self.points():
+            yield point.fixed, point.system
+
+    def record_steps(self) -> np.ndarray:
+        """The steps at which observations are recorded: 0, then every `log_every` or each of `log_steps`."""
+        if self.log_steps is None:
+            return np.arange(0, self.steps + 1, self.log_every)
+        return np.array(sorted({0, *self.log_steps}), dtype=np.int64)
 
     @property
     def n_members(self) -> int:
-        """Members per compiled program: seeds × the dynamic grid."""
-        return self.seeds * math.prod(len(v) for v in self.dynamic_axes().values())
+        """Members per compiled program: seeds × the dynamic grid × the dynamic tied rows."""
+        return (self.seeds * math.prod(len(v) for v in self.dynamic_axes().values())
+                * math.prod(len(g.rows) for g in self.dynamic_tied()))
 
     def validate(self) -> Spec:
         """Check every value the sweep will use; raise `ConfigError` naming the first bad one."""
         for key in self.sweep:
             self.value_of(key)
+        self.check_finite()
         require(self.seeds >= 1, f"seeds must be >= 1, got {self.seeds}")
         require(self.steps >= 1, f"steps must be >= 1, got {self.steps}")
-        require(self.log_every >= 1, f"log_every must be >= 1, got {self.log_every}")
-        require(
-            self.steps % self.log_every == 0,
-            f"steps ({self.steps}) must be a multiple of log_every ({self.log_every})",
-        )
-        dynamic = self.dynamic_axes()
-        for _, system in self.systems():
-            for key, values in dynamic.items():
+        self.check_schedule()
+        for point in self.points():
+            base = {**self.hparams, **{k: float(v) for k, v in point.fixed.items() if k in self.hparams}}
+            point.system.check(base)
+            for key, values in self.dynamic_axes().items():
                 for value in values:
-                    system.check({**self.hparams, key: value})
-            system.check(self.hparams)
+                    point.system.check({**base, key: value})
+            for group in self.dynamic_tied():
+                for row in group.rows:
+                    point.system.check({**base, **{k: float(v) for k, v in zip(group.keys, row, strict=True)}})
         return self
 
+    def check_finite(self) -> None:
+        """Every float value (hyperparameter, static field, swept or tied value) must be finite."""
+        values = [*self.hparams.items(), *dataclasses.asdict(self.system).items(),
+                  *((k, v) for k, vs in self.sweep.items() for v in vs),
+                  *((k, v) for g in self.tied for row in g.rows for k, v in zip(g.keys, row, strict=True))]
+        for key, value in values:
+            if isinstance(value, float | int) and not isinstance(value, bool):
+                require(math.isfinite(value), f"{key} must be finite, got {value}")
+
+    def check_schedule(self) -> None:
+        """log_every / log_steps and snapshot_steps name valid steps."""
+        if self.log_steps is None:
+            require(self.log_every >= 1, f"log_every must be >= 1, got {self.log_every}")
+            require(self.steps % self.log_every == 0,
+                    f"steps ({self.steps}) must be a multiple of log_every ({self.log_every})")
+        else:
+            logged = [s for s in self.log_steps if s != 0]
+            require(len(logged) > 0, "log_steps needs at least one step > 0")
+            require(all(b > a for a, b in itertools.pairwise(logged)), "log_steps must be increasing")
+            require(logged[0] >= 1, f"log_steps must be >= 0, got {logged[0]}")
+            require(logged[-1] == self.steps,
+                    f"log_steps must end at steps ({self.steps}), got {logged[-1]}; set log_steps after steps")
+        recorded = set(self.record_steps().tolist())
+        snaps = self.snapshot_steps
+        require(all(b > a for a, b in itertools.pairwise(snaps)), "snapshot_steps must be increasing")
+        for s in snaps:
+            require(s in recorded, f"snapshot step {s} is not a logged step")
+
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready description (stored with every result)."""
-        return {
+        """JSON-ready description (stored with every result); the newer fields only when set."""
+        data = {
             "system": type(self.system).__name__,
             "static": dataclasses.asdict(self.system),
             "hparams": dict(self.hparams),
@@ -159,6 +341,13 @@ class Spec:
             "steps": self.steps,
             "log_every": self.log_every,
         }
+        if self.log_steps is not None:
+            data["log_steps"] = list(self.log_steps)
+        if self.tied:
+            data["tied"] = [g.to_dict() for g in self.tied]
+        if self.snapshot_steps:
+            data["snapshot_steps"] = list(self.snapshot_steps)
+        return data
 
 
 def make_system(system: System, changes: Mapping[str, Any]) -> System:

@@ -4,11 +4,17 @@ Layout of `<out>/`:
     config.json            what was asked for (experiment, preset, spec); a re-run must match it
     results.zarr           the Dataset (dims seed, swept hyperparameters, step, observable dims)
     parts/part-NNN.zarr    one store per static point, when the sweep has static axes
+    *.snapshots.zarr       the training state (or `system.snapshot(state)`) at `snapshot_steps`
     *.checkpoint.npz       the latest state of an unfinished store (removed when it completes)
     summary.json, *.png    written by the experiment's report
 
-Each record is its own Zarr chunk along `step`, so a record is always written whole and a
-process killed in the middle of a write only spoils a record that the resumed run rewrites.
+Each record (and each snapshot) is its own Zarr chunk along `step`, so it is always written whole
+and a process killed in the middle of a write only spoils one that the resumed run rewrites.
+A finished store has consolidated metadata.
+
+`finished_or(out, config, compute)` is the lifecycle of a run folder (claim, load if finished,
+else compute, store with provenance, mark complete) for the engine and for studies that build
+their Dataset some other way.
 """
 
 from __future__ import annotations
@@ -17,7 +23,8 @@ import functools
 import json
 import os
 import subprocess
-from collections.abc import Mapping
+import warnings
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +32,7 @@ import numpy as np
 import xarray as xr
 import zarr
 
-from toymodels.spec import ConfigError
+from toymodels.spec import ConfigError, require
 
 CONFIG_FILE = "config.json"
 RESULTS = "results.zarr"
@@ -71,8 +78,15 @@ def write_json_atomic(path: Path, obj: Any) -> None:
 
 
 def claim_run_folder(out: Path, config: Mapping[str, Any], write: bool = True) -> None:
-    """Make `out` the folder of the run `config`, or refuse if it holds something else
-    (`write=False`: only check, as the processes of a multi-host run other than the writer do)."""
+    """Make `out` the folder of the run `config`, or refuse if it holds something else or cannot
+    be written (`write=False`: only check, as the processes of a multi-host run other than the writer do)."""
+    try:
+        claim(out, config, write)
+    except OSError as error:
+        raise ConfigError(f"cannot use {out} as the run folder: {error.strerror or error}") from None
+
+
+def claim(out: Path, config: Mapping[str, Any], write: bool) -> None:
     path = out / CONFIG_FILE
     if path.exists():
         try:
@@ -101,9 +115,34 @@ def load(out: str | os.PathLike) -> xr.Dataset:
     path = Path(out) / RESULTS
     if not path.exists():
         raise ConfigError(f"{out} has no {RESULTS}")
-    ds = xr.open_zarr(path, chunks=None, consolidated=False).load()
+    ds = read_records(path)
     if not ds.attrs.get("complete"):
         raise ConfigError(f"the run in {out} is not finished; re-run the same command to resume")
+    return ds
+
+
+def finished_or(out: str | os.PathLike | None, config: Mapping[str, Any], compute: Callable[[], xr.Dataset],
+                *, write: bool = True) -> xr.Dataset:
+    """The run `config` in folder `out`: loaded if it is finished, else `compute()`, stored, marked complete.
+
+    Claims `out` first (a folder holding another run, or one that cannot be written, is a
+    ConfigError). The result carries the provenance attrs (config, version, commit) over the
+    attrs `compute` sets (e.g. "timings"), and `complete=True`. `compute` may store the results
+    at `out/results.zarr` itself (the engine does, record by record); otherwise they are saved
+    here. `out=None`: compute only. `write=False`: check the folder but write nothing (the
+    processes of a multi-host run other than the writer).
+    """
+    if out is not None:
+        out = Path(out)
+        claim_run_folder(out, config, write=write)
+        if is_complete(out / RESULTS):
+            return load(out)
+    ds = compute()
+    ds.attrs = {**ds.attrs, **provenance(config)}
+    ds.attrs.pop("complete", None)
+    if out is not None and write and not is_complete(out / RESULTS):
+        save_complete(out / RESULTS, ds)
+    ds.attrs["complete"] = True
     return ds
 
 
@@ -119,22 +158,35 @@ def create_store(path: Path, template: xr.Dataset) -> None:
 
 def write_record(path: Path, record: int, values: Mapping[str, np.ndarray], n_member_dims: int) -> None:
     """Write observation `record` (arrays with the member dims first) into the store."""
-    group = zarr.open_group(path, mode="r+")
+    group = zarr.open_group(path, mode="r+", use_consolidated=False)
     index = (slice(None),) * n_member_dims + (record,)
     for name, value in values.items():
         group[name][index] = value
 
 
+def is_consolidated(path: Path) -> bool:
+    return zarr.open_group(path, mode="r").metadata.consolidated_metadata is not None
+
+
 def read_records(path: Path) -> xr.Dataset:
-    return xr.open_zarr(path, chunks=None, consolidated=False).load()
+    """A store as an in-memory Dataset (consolidated metadata when it has them)."""
+    return xr.open_zarr(path, chunks=None, consolidated=is_consolidated(path)).load()
+
+
+def consolidate(path: Path) -> None:
+    """Consolidate the store's metadata (Zarr 3 warns that this is an extension of its format)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", zarr.errors.ZarrUserWarning)
+        zarr.consolidate_metadata(path)
 
 
 def finish_store(path: Path, data: Mapping[str, np.ndarray], attrs: Mapping[str, Any]) -> None:
-    """Write the final per-member variables and attrs, then mark the store complete."""
-    group = zarr.open_group(path, mode="r+")
+    """Write the final per-member variables and attrs, mark the store complete, consolidate."""
+    group = zarr.open_group(path, mode="r+", use_consolidated=False)
     for name, value in data.items():
         group[name][...] = value
     group.attrs.update({**attrs, "complete": True})
+    consolidate(path)
 
 
 def save_complete(path: Path, ds: xr.Dataset) -> None:
@@ -175,3 +227,86 @@ def load_checkpoint(store: Path) -> tuple[list[np.ndarray], int, dict[str, np.nd
 
 def drop_checkpoint(store: Path) -> None:
     checkpoint_path(store).unlink(missing_ok=True)
+
+
+# --- snapshots: the state at chosen steps, beside a store -----------------------------------------
+def snapshots_path(store: Path) -> Path:
+    return store.with_name(store.stem + ".snapshots.zarr")
+
+
+def create_snapshots(store: Path, steps: np.ndarray, shapes: list[tuple[tuple[int, ...], np.dtype]],
+                     paths: list[list], member_shape: tuple[int, ...]) -> None:
+    """An empty snapshot store: leaf i has shape (members, len(steps), *leaf shape), one chunk per step.
+
+    `shapes` are (shape without the member axis, dtype) per leaf; `paths` their key paths."""
+    group = zarr.open_group(snapshots_path(store), mode="w")
+    members = int(np.prod(member_shape, dtype=np.int64))
+    for i, (shape, dtype) in enumerate(shapes):
+        group.create_array(f"leaf{i:04d}", shape=(members, len(steps), *shape), dtype=dtype,
+                           chunks=(members, 1, *shape), fill_value=0)
+    group.attrs.update({"steps": [int(s) for s in steps], "paths": paths, "member_shape": list(member_shape)})
+
+
+def write_snapshot(store: Path, index: int, leaves: list[np.ndarray]) -> None:
+    """Write snapshot `index` (leaves with the flat member axis first)."""
+    group = zarr.open_group(snapshots_path(store), mode="r+", use_consolidated=False)
+    for i, leaf in enumerate(leaves):
+        group[f"leaf{i:04d}"][:, index] = leaf
+
+
+def finish_snapshots(store: Path) -> None:
+    group = zarr.open_group(snapshots_path(store), mode="r+", use_consolidated=False)
+    group.attrs.update({"complete": True})
+    consolidate(snapshots_path(store))
+
+
+def read_snapshots(path: Path) -> tuple[np.ndarray, list[list], list[np.ndarray]]:
+    """(steps, key paths, leaves of shape (members, n_snapshots, ...)) of a finished snapshot store."""
+    group = zarr.open_group(path, mode="r")
+    n = len(group.attrs["paths"])
+    return (np.asarray(group.attrs["steps"], dtype=np.int64), group.attrs["paths"],
+            [group[f"leaf{i:04d}"][...] for i in range(n)])
+
+
+def nest(paths: list[list], leaves: list[Any]) -> Any:
+    """Rebuild a tree of dicts and lists from key paths [[kind, key], ...] (kind "dict" or "list")."""
+    if len(paths) == 1 and not paths[0]:
+        return leaves[0]
+    children: dict[Any, tuple[list, list]] = {}
+    kind = paths[0][0][0]
+    for path, leaf in zip(paths, leaves, strict=True):
+        sub = children.setdefault(path[0][1], ([], []))
+        sub[0].append(path[1:])
+        sub[1].append(leaf)
+    tree = {key: nest(*sub) for key, sub in children.items()}
+    if kind == "list" and sorted(tree) == list(range(len(tree))):
+        return [tree[i] for i in range(len(tree))]
+    return tree
+
+
+def load_snapshots(out: str | os.PathLike) -> tuple[np.ndarray, Any]:
+    """The snapshots of the finished run in `out`: (steps, tree).
+
+    Each leaf of `tree` has shape (*member shape, n_snapshots, *leaf shape), the member shape
+    being that of `load(out)["diverged_step"]` (static sweep axes first). The tree is rebuilt as
+    nested dicts (dict keys, attribute names) and lists (sequence positions) of the snapshotted
+    pytree: `system.snapshot(state)` when the system defines it, else the whole state.
+    """
+    out = Path(out)
+    results = out / RESULTS
+    require(is_complete(results), f"{out} holds no finished run; re-run the same command to resume")
+    member_shape = tuple(zarr.open_group(results, mode="r")["diverged_step"].shape)
+    single = snapshots_path(results)
+    stores = [single] if single.exists() else sorted((out / "parts").glob("part-*.snapshots.zarr"))
+    require(len(stores) > 0, f"the run in {out} kept no snapshots (set snapshot_steps)")
+    parts = [read_snapshots(path) for path in stores]
+    steps, paths, _ = parts[0]
+    for _, other_paths, leaves in parts[1:]:
+        require(other_paths == paths and len(leaves) == len(parts[0][2]),
+                "snapshots of the static sweep points have different structures; load each part")
+        for a, b in zip(parts[0][2], leaves, strict=True):
+            require(a.shape == b.shape, "snapshots of the static sweep points have different leaf shapes "
+                    f"({a.shape[2:]} vs {b.shape[2:]}); load each part")
+    stacked = [np.stack([part[2][i] for part in parts]) for i in range(len(paths))]
+    leaves = [x.reshape(*member_shape, len(steps), *x.shape[3:]) for x in stacked]
+    return steps, nest(paths, leaves)

@@ -1,0 +1,88 @@
+"""Run folders and precision: the lifecycle helper, consolidated stores, scoped float64, finite hyperparameters."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+import zarr
+
+import toymodels as tm
+
+ROOT = Path(__file__).resolve().parents[1]
+
+FLOAT32_RUN = """
+import toymodels as tm
+system = tm.ModularMLP(p=7, d=4, width=8)
+tm.run(tm.Spec(system, system.hparams(), sweep={{"wd": (0.1, 1.0)}}, seeds=2, steps=20, log_every=10), {out!r},
+       quiet=True)
+"""
+
+
+def float32_spec() -> tm.Spec:
+    system = tm.ModularMLP(p=7, d=4, width=8)
+    return tm.Spec(system, system.hparams(), sweep={"wd": (0.1, 1.0)}, seeds=2, steps=20, log_every=10)
+
+
+def test_a_float32_run_after_a_float64_run_equals_it_in_a_fresh_process(tmp_path):
+    fresh = subprocess.run([sys.executable, "-c", FLOAT32_RUN.format(out=str(tmp_path / "fresh"))], cwd=ROOT,
+                           capture_output=True, text=True, timeout=600)
+    assert fresh.returncode == 0, fresh.stderr
+    spec64 = float32_spec().set("precision", "float64")
+    assert tm.run(spec64, quiet=True)["train_loss"].dtype == np.float64
+    after = tm.run(float32_spec(), quiet=True)
+    expected = tm.load(tmp_path / "fresh")
+    for name in expected.data_vars:
+        assert after[name].dtype == expected[name].dtype, name
+        np.testing.assert_array_equal(after[name].values, expected[name].values, err_msg=name)
+
+
+def test_finished_or_computes_once_then_loads(tmp_path):
+    calls = []
+
+    def compute() -> xr.Dataset:
+        calls.append(1)
+        return xr.Dataset({"a": ("x", np.arange(3.0))}, attrs={"timings": "{}"})
+
+    config = {"experiment": "census"}
+    first = tm.finished_or(tmp_path / "run", config, compute)
+    again = tm.finished_or(tmp_path / "run", config, compute)
+    assert len(calls) == 1
+    assert first.attrs["complete"] and again.attrs["complete"] and again.attrs["timings"] == "{}"
+    assert json.loads(again.attrs["config"]) == config
+    np.testing.assert_array_equal(again["a"].values, [0.0, 1.0, 2.0])
+    with pytest.raises(tm.ConfigError, match="different run"):
+        tm.finished_or(tmp_path / "run", {"experiment": "other"}, compute)
+
+
+def test_finished_runs_are_consolidated_and_load_without_a_warning(tmp_path):
+    tm.run(float32_spec(), tmp_path / "run", quiet=True)
+    assert zarr.open_group(tmp_path / "run" / "results.zarr", mode="r").metadata.consolidated_metadata is not None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tm.load(tmp_path / "run")
+        xr.open_zarr(tmp_path / "run" / "results.zarr").load()
+
+
+def test_an_unwritable_run_folder_is_a_config_error():
+    with pytest.raises(tm.ConfigError, match="cannot use /proc/toymodels-run"):
+        tm.run(float32_spec(), "/proc/toymodels-run", quiet=True)
+
+
+@pytest.mark.parametrize("system", tm.SYSTEMS, ids=lambda s: s.__name__)
+@pytest.mark.parametrize("value", [float("inf"), float("-inf"), float("nan")])
+def test_every_system_refuses_non_finite_hyperparameters(system, value):
+    spec = tm.Spec(system(), system().hparams())
+    floats = [k for k, v in spec.hparams.items() if isinstance(v, float)]
+    assert floats
+    for key in floats:
+        with pytest.raises(tm.ConfigError, match=f"{key} must be finite"):
+            spec.set(key, value).validate()
+        with pytest.raises(tm.ConfigError, match=f"{key} must be finite"):
+            spec.with_sweep(key, [spec.hparams[key], value]).validate()
