@@ -12,15 +12,17 @@ from toymodels.skills import Domino, Geometry, Resource
 from toymodels.sparse_parity import SparseParityMLP
 from toymodels.spec import ConfigError, Spec, System, geometric_steps
 from toymodels.store import finished_or, load, load_snapshots
+from toymodels.superposition import Superposition
 from toymodels.transformer import Transformer
 
 __version__ = "0.1.0"
 
 SYSTEMS = (DeepLinear, Domino, Geometry, GraphMLP, GrokkingToy, ModularMLP, Resource, SparseAutoencoder,
-           SparseParityMLP, Transformer)
+           SparseParityMLP, Superposition, Transformer)
 
 __all__ = [
     "SYSTEMS", "ConfigError", "DeepLinear", "Domino", "Geometry", "GraphMLP", "GrokkingToy", "ModularMLP",
-    "Resource", "SparseAutoencoder", "SparseParityMLP", "Spec", "System", "Transformer", "finished_or",
+    "Resource", "SparseAutoencoder", "SparseParityMLP", "Spec", "Superposition", "System", "Transformer",
+    "finished_or",
     "geometric_steps", "load", "load_snapshots", "run", "tasks", "use_cpu_cores",
 ]
