@@ -1,8 +1,12 @@
-"""Figures for any trajectory fit: data vs fitted rollout, R² histograms, an interaction matrix."""
+"""Figures for any trajectory fit: data vs fitted rollout (fit window shaded), an interaction matrix.
+
+Every function that takes `path` saves the figure there and closes it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 
 import matplotlib
 
@@ -10,17 +14,30 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+MAX_PANELS = 4
 
-def fit_overlay(data: xr.DataArray, fitted: xr.DataArray, highlight: xr.DataArray | None = None,
-                title: str = "") -> Figure:
-    """Data (solid) and fitted rollout (dashed) of one member, dims (step, var) for both.
 
-    `highlight` (bool over var) draws those variables in colour (e.g. survivors), the rest grey.
+def save(fig: Figure, path: str | Path) -> Path:
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return Path(path)
+
+
+def overlay(ax: Axes, data: xr.DataArray, fitted: xr.DataArray, fit_end_step: float | None = None,
+            highlight: xr.DataArray | None = None, title: str = "") -> None:
+    """Data (solid) and fitted rollout (dashed) of one member on `ax`; dims (step[, var]) for both.
+
+    The fitted window [first step, fit_end_step] is shaded; `highlight` (bool over var) draws
+    those variables in colour, the rest grey. The y-range follows the data (a diverging rollout
+    leaves the frame instead of flattening the data).
     """
-    var = next(d for d in data.dims if d != "step")
-    fig, ax = plt.subplots(figsize=(6.5, 4.2), constrained_layout=True)
+    var = next((d for d in data.dims if d != "step"), None)
+    if var is None:
+        data, fitted = data.expand_dims(var=[0], axis=-1), fitted.expand_dims(var=[0], axis=-1)
+        var = "var"
     colours = iter(plt.cm.tab10(np.arange(10)))
     finite = fitted.where(np.isfinite(fitted))
     for value in data[var].values:
@@ -30,38 +47,76 @@ def fit_overlay(data: xr.DataArray, fitted: xr.DataArray, highlight: xr.DataArra
         label = f"{var}={value}" if bright and highlight is not None else None
         ax.plot(data["step"], data.sel({var: value}), "-", color=colour, lw=width, label=label)
         ax.plot(fitted["step"], finite.sel({var: value}), "--", color=colour, lw=width)
+    if fit_end_step is not None:
+        ax.axvspan(float(data["step"][0]), fit_end_step, color="0.9", zorder=0, label="fitted window")
     ax.plot([], [], "k-", label="data")
     ax.plot([], [], "k--", label="fitted rollout")
     low, high = float(data.min()), float(data.max())
-    ax.set_ylim(low - 0.1 * (high - low), high + 0.25 * (high - low))
+    pad = (high - low) or max(abs(high), 1.0)
+    ax.set_ylim(low - 0.1 * pad, high + 0.3 * pad)
     ax.set(xlabel="step", ylabel=str(data.name or "value"), title=title)
-    ax.legend(fontsize=7, ncol=2)
-    return fig
+    ax.legend(fontsize=6, ncol=3, loc="upper right")
 
 
-def r2_histogram(scores: Mapping[str, xr.DataArray], floor: float = -1.0) -> Figure:
-    """Histogram of per-member R² for each named fit; values below `floor` are piled at `floor`."""
-    fig, ax = plt.subplots(figsize=(5.5, 4), constrained_layout=True)
-    bins = np.linspace(floor, 1.0, 41)
-    for name, values in scores.items():
-        flat = np.asarray(values).ravel()
-        flat = np.clip(np.where(np.isfinite(flat), flat, floor), floor, 1.0)
-        ax.hist(flat, bins=bins, alpha=0.55, label=f"{name} (median {np.median(flat):.3f})")
-    ax.set(xlabel=f"R² (clipped at {floor:g})", ylabel="members")
-    ax.legend(fontsize=8)
-    return fig
+def rollout_panels(data: xr.DataArray, rollouts: Mapping[str, xr.DataArray], fit_end_step: float,
+                   path: str | Path, highlight: xr.DataArray | None = None, title: str = "") -> Path:
+    """One member: a panel per fitted model, data vs that model's rollout."""
+    fig, axes = plt.subplots(1, len(rollouts), figsize=(6 * len(rollouts), 4.2), squeeze=False,
+                             constrained_layout=True)
+    for ax, (name, fitted) in zip(axes[0], rollouts.items(), strict=True):
+        overlay(ax, data, fitted, fit_end_step, highlight, title=name)
+    fig.suptitle(title, fontsize=10)
+    return save(fig, path)
 
 
-def matrix_heatmap(matrix: xr.DataArray, title: str = "") -> Figure:
-    """A (var, var_in) matrix as a heat map with a symmetric colour scale."""
+def fit_figure(data: xr.DataArray, rollout: xr.DataArray, fit_end_step: float, path: str | Path,
+               var_dim: str | None = None, title: str = "") -> Path:
+    """Any run: data vs fitted rollout (same dims: …members, step[, var_dim]), one panel for each
+    of the first `MAX_PANELS` members."""
+    member_dims = [d for d in data.dims if d not in ("step", var_dim)]
+    if member_dims:
+        flat_data, flat_fit = data.stack(panel=member_dims), rollout.stack(panel=member_dims)
+    else:
+        flat_data, flat_fit = data.expand_dims(panel=[0]), rollout.expand_dims(panel=[0])
+    labels = [c for c in flat_data.coords if flat_data[c].dims == ("panel",) and c not in ("panel", "member")]
+    n = min(MAX_PANELS, flat_data.sizes["panel"])
+    fig, axes = plt.subplots(1, n, figsize=(5 * n, 4), squeeze=False, constrained_layout=True)
+    for i, ax in enumerate(axes[0]):
+        label = ", ".join(f"{c}={flat_data[c].values[i]}" for c in labels)
+        overlay(ax, flat_data.isel(panel=i, drop=True), flat_fit.isel(panel=i, drop=True),
+                fit_end_step, title=label)
+    fig.suptitle(title, fontsize=10)
+    return save(fig, path)
+
+
+def pair_counts(matrix: xr.DataArray) -> tuple[int, int]:
+    """(competitive, cooperative) pairs i < j of an interaction matrix: A_ij, A_ji both < 0 / both > 0."""
+    values = np.asarray(matrix)
+    upper = np.triu(np.ones_like(values, dtype=bool), k=1)
+    return (int(np.sum((values < 0) & (values.T < 0) & upper)),
+            int(np.sum((values > 0) & (values.T > 0) & upper)))
+
+
+def interaction_matrix(matrix: xr.DataArray, path: str | Path, highlight: xr.DataArray | None = None,
+                       title: str = "") -> Path:
+    """A (var, var_in) as a heat map, symmetric colour scale: blue A_ij < 0 (j suppresses i,
+    competition), red A_ij > 0 (j helps i, cooperation); highlighted variables' ticks in bold."""
     rows, cols = matrix.dims
-    fig, ax = plt.subplots(figsize=(5.5, 4.8), constrained_layout=True)
+    fig, ax = plt.subplots(figsize=(5.8, 5), constrained_layout=True)
     values = np.asarray(matrix)
     scale = float(np.nanmax(np.abs(values))) or 1.0
     image = ax.imshow(values, cmap="RdBu_r", vmin=-scale, vmax=scale, origin="upper")
-    ticks = np.arange(0, values.shape[0], max(1, values.shape[0] // 10))
-    ax.set_xticks(ticks, matrix[cols].values[ticks])
-    ax.set_yticks(ticks, matrix[rows].values[ticks])
-    ax.set(xlabel=cols, ylabel=rows, title=title)
-    fig.colorbar(image, ax=ax, shrink=0.85)
-    return fig
+    ticks = np.arange(values.shape[0])
+    ax.set_xticks(ticks, matrix[cols].values, fontsize=6)
+    ax.set_yticks(ticks, matrix[rows].values, fontsize=6)
+    if highlight is not None:
+        bold = highlight.values.astype(bool)
+        for labels in (ax.get_xticklabels(), ax.get_yticklabels()):
+            for label, on in zip(labels, bold, strict=True):
+                label.set_fontweight("bold" if on else "normal")
+                label.set_color("C3" if on else "0.3")
+    competitive, cooperative = pair_counts(matrix)
+    ax.set(xlabel=f"{cols} (j)", ylabel=f"{rows} (i)",
+           title=f"{title}\n{competitive} competitive pairs (both < 0), {cooperative} cooperative (both > 0)")
+    fig.colorbar(image, ax=ax, shrink=0.85, label="A_ij  (< 0 competitive, > 0 cooperative)")
+    return save(fig, path)

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import matplotlib.image
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import xarray as xr
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from scipy.integrate import solve_ivp
 
-from toymodels.plots.odes import fit_overlay, matrix_heatmap, r2_histogram
+from toymodels.plots.odes import MAX_PANELS, fit_figure, interaction_matrix, pair_counts, rollout_panels
 from toymodels.spec import ConfigError
-from toymodels.theory.odes import fit_glv_arrays, fit_linear, lasso_weights, r2_score, rollout_glv
-from toymodels.theory.survivors import predict_survivors, score_survivors
+from toymodels.theory.odes import CustomODE, fit_glv_arrays, fit_ode, lasso_weights, r2_score
+from toymodels.theory.survivors import calibrate, rule_survivors, score_survivors, split_seeds, top_m
 
 SLOW = settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -35,13 +38,82 @@ def linear_trajectories(rng, members: int, n: int, steps: int) -> tuple[np.ndarr
 @given(st.integers(0, 2**16), st.integers(1, 4), st.integers(1, 6))
 def test_linear_fit_is_exact_on_noise_free_linear_data(seed, members, n):
     x, a, b = linear_trajectories(np.random.default_rng(seed), members, n, steps=8 * n + 10)
-    da = xr.DataArray(x, dims=("seed", "step", "var"))
-    fit = fit_linear(da, "var")
-    np.testing.assert_allclose(fit.a.values, a, atol=1e-6)
-    np.testing.assert_allclose(fit.b.values, b, atol=1e-6)
+    fit = fit_ode(xr.DataArray(x, dims=("seed", "step", "var")), "linear", var_dim="var")
+    np.testing.assert_allclose(fit.params["A"].values, a, atol=1e-6)
+    np.testing.assert_allclose(fit.params["b"].values, b, atol=1e-6)
     np.testing.assert_allclose(fit.one_step_r2.values, 1.0, atol=1e-9)
-    np.testing.assert_allclose(fit.rollout_r2.values, 1.0, atol=1e-4)
-    assert fit.a.dims == ("seed", "var", "var_in")
+    np.testing.assert_allclose(fit.r2_in.values, 1.0, atol=1e-4)
+    assert fit.params["A"].dims == ("seed", "var", "var_in")
+
+
+def glv_system(rng, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Competitive gLV with a feasible interior point, started at 5–30 % of the carrying capacities."""
+    r = rng.uniform(0.5, 1.5, n)
+    a = -rng.uniform(0.0, 0.4, (n, n)) / n
+    np.fill_diagonal(a, -rng.uniform(0.8, 1.5, n))
+    return r, a, rng.uniform(0.05, 0.3, n) * r / -np.diagonal(a)
+
+
+def integrate(r, a, x0, ts) -> np.ndarray:
+    """x(ts) by SciPy (independent of the Diffrax solver under test), tight tolerances."""
+    solution = solve_ivp(lambda _, x: x * (r + a @ x), (ts[0], ts[-1]), x0, t_eval=ts, method="DOP853",
+                         rtol=1e-12, atol=1e-14)
+    return solution.y.T
+
+
+@SLOW
+@given(st.integers(0, 2**16), st.integers(1, 3), st.integers(1, 3))
+def test_glv_regression_recovers_r_and_a_from_noise_free_trajectories(seed, members, n):
+    """Exact up to the trapezoid rule's O(Δt²) error: Δt = 0.01 over a transient of ~8 time units."""
+    rng = np.random.default_rng(seed)
+    ts = np.linspace(0.0, 8.0, 801)
+    systems = [glv_system(rng, n) for _ in range(members)]
+    x = np.stack([integrate(r, a, x0, ts) for r, a, x0 in systems])
+    fit = fit_glv_arrays(x, ts, ridge=0.0)
+    np.testing.assert_allclose(fit.r, np.stack([s[0] for s in systems]), atol=2e-3)
+    np.testing.assert_allclose(fit.a, np.stack([s[1] for s in systems]), atol=2e-3)
+    assert np.all(fit.one_step_r2 > 0.9999)
+
+
+def test_glv_rollout_reproduces_the_trajectory_and_extrapolates():
+    rng = np.random.default_rng(7)
+    ts = np.linspace(0.0, 10.0, 401)
+    r, a, x0 = glv_system(rng, 3)
+    x = integrate(r, a, x0, ts)[None]
+    fit = fit_ode(xr.DataArray(x, dims=("seed", "step", "k"), coords={"step": ts}), "glv", 0.5, "k")
+    assert fit.fit_records == 201 and fit.fit_end_step == pytest.approx(5.0)
+    np.testing.assert_allclose(fit.rollout.values, x, rtol=1e-3)
+    assert fit.r2_out.item() > 0.999 and fit.r2_in.item() > 0.999
+
+
+def test_out_of_window_r2_uses_only_unseen_records():
+    """Changing the data after the window leaves the fit untouched; r2_out scores exactly those records."""
+    x, _, _ = linear_trajectories(np.random.default_rng(1), 2, 3, 60)
+    altered = x.copy()
+    altered[:, 30:] += np.random.default_rng(2).normal(size=altered[:, 30:].shape)
+    fits = [fit_ode(xr.DataArray(v, dims=("seed", "step", "var")), "linear", 29 / 59, "var") for v in (x, altered)]
+    assert fits[0].fit_records == fits[1].fit_records == 30
+    xr.testing.assert_allclose(fits[0].params["A"], fits[1].params["A"])
+    np.testing.assert_allclose(fits[1].r2_in, fits[0].r2_in)
+    np.testing.assert_allclose(fits[0].r2_out, 1.0, atol=1e-6)
+    rollout = fits[1].rollout.values[:, 30:]
+    unseen = altered[:, 30:]
+    by_hand = 1 - ((unseen - rollout) ** 2).sum(axis=(1, 2)) / ((unseen - unseen.mean(axis=1, keepdims=True)) ** 2).sum(
+        axis=(1, 2))
+    np.testing.assert_allclose(fits[1].r2_out.values, by_hand)
+
+
+def test_custom_right_hand_side_is_fitted_per_member():
+    """Logistic growth dx/dt = r x (1 − x/K), each member its own (r, K), fitted on half the span."""
+    ts = np.linspace(0.0, 20.0, 81)
+    r, k = np.array([0.4, 0.7]), np.array([2.0, 5.0])
+    x = k[:, None] / (1 + (k[:, None] / 0.1 - 1) * np.exp(-r[:, None] * ts))
+    da = xr.DataArray(x, dims=("seed", "step"), coords={"step": ts})
+    model = CustomODE(lambda t, y, th: th["r"] * y * (1 - y / th["k"]), {"r": 0.5, "k": 3.0}, "logistic")
+    fit = fit_ode(da, model, fit_fraction=0.5)
+    np.testing.assert_allclose(fit.params["r"].values, r, rtol=1e-3)
+    np.testing.assert_allclose(fit.params["k"].values, k, rtol=1e-3)
+    assert fit.rollout.dims == ("seed", "step") and np.all(fit.r2_out.values > 0.999)
 
 
 @SLOW
@@ -73,83 +145,78 @@ def test_lasso_on_orthonormal_design_is_soft_thresholding():
     np.testing.assert_allclose(b[0], [3.0], atol=1e-8)
 
 
-def test_r2_matches_sklearns_definition():
+def test_r2_matches_sklearns_definitions():
     y = np.array([[[1.0, 5.0], [2.0, 5.0], [3.0, 5.0]]])
     pred = np.array([[[1.0, 5.0], [2.5, 5.0], [2.5, 5.0]]])
     # output 0: 1 − 0.5/2 = 0.75; output 1: constant and exact → 1; uniform average 0.875
     np.testing.assert_allclose(r2_score(y, pred), [0.875])
     assert r2_score(y, pred + np.array([0.0, 1.0]))[0] == pytest.approx(0.375)
+    # pooled ("variance_weighted"): 1 − (0.5 + 3)/(2 + 0)
+    assert r2_score(y, pred + np.array([0.0, 1.0]), "variance")[0] == pytest.approx(1 - 3.5 / 2)
+    assert r2_score(y, np.full_like(y, np.inf), "variance")[0] == -np.inf
 
 
-def test_unstable_fit_is_flagged():
+def test_unstable_linear_fit_has_spectral_radius_above_one():
     x = 1.05 ** np.arange(30.0)[None, :, None] * np.ones((1, 1, 2))
-    fit = fit_linear(xr.DataArray(x, dims=("seed", "step", "var")), "var")
-    assert fit.spectral_radius.item() > 1 and not fit.stable.item()
+    fit = fit_ode(xr.DataArray(x, dims=("seed", "step", "var")), "linear", var_dim="var")
+    assert fit.extra["spectral_radius"].item() == pytest.approx(1.05, rel=1e-6)
 
 
-def lotka_volterra_data(seed: int, noise: float) -> tuple[np.ndarray, ...]:
-    """2 members × 40 times × 2 species of competitive LV, started far below equilibrium."""
-    rng = np.random.default_rng(seed)
-    r = rng.uniform(0.5, 1.5, 2)
-    a = -np.array([[1.0, rng.uniform(0.1, 0.7)], [rng.uniform(0.1, 0.7), 1.0]]) * rng.uniform(0.5, 2, 2)
-    ts = np.linspace(0.0, 12.0, 40)
-    x0 = rng.uniform(0.01, 0.05, (2, 2)) * (-r / np.diagonal(a))
-    clean = np.asarray(rollout_glv(np.stack([r, r]), np.stack([a, a]), x0, ts), np.float64)
-    return clean * np.exp(noise * rng.normal(size=clean.shape)), ts, r, a
-
-
-@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.integers(0, 2**16))
-def test_lotka_volterra_is_fitted_back_from_noisy_trajectories(seed):
-    """1 % multiplicative noise: r within 10 %, the fitted per-capita growth r + A x within 5 % of
-    max r along the clean trajectory, rollout R² > 0.99, bounded. A single trajectory lies on a
-    curve in x-space, so the individual A_ij are not identifiable from it and are not asserted.
-    """
-    noisy, ts, r, a = lotka_volterra_data(seed, 0.01)
-    clean, _, _, _ = lotka_volterra_data(seed, 0.0)
-    fit = fit_glv_arrays(noisy, ts, refine_steps=40)
-    np.testing.assert_allclose(fit.r, np.stack([r, r]), rtol=0.1)
-    true_growth = r + clean @ a.T
-    fitted_growth = fit.r[:, None, :] + clean @ np.swapaxes(fit.a, 1, 2)
-    np.testing.assert_allclose(fitted_growth, true_growth, atol=0.05 * r.max())
-    assert np.all(fit.rollout_r2 > 0.99) and np.all(fit.stable)
-    assert np.all(np.diagonal(fit.a, axis1=1, axis2=2) <= 0)
-
-
-def test_refinement_does_not_worsen_the_regression_estimate():
-    noisy, ts, _, _ = lotka_volterra_data(1, 0.03)
-    before = fit_glv_arrays(noisy, ts, refine_steps=0)
-    after = fit_glv_arrays(noisy, ts, refine_steps=40)
-    assert np.all(after.rollout_r2 >= before.rollout_r2 - 1e-6)
-
-
-def test_survivor_prediction_and_scores():
-    """Two growing frequencies among decaying ones: predicted from an early window, scored."""
-    p, steps = 11, 60
-    growth = np.array([0.0, 0.03, -0.02, 0.025, -0.03, -0.01])
-    s = 10.0 * np.exp(growth[None, :] * np.arange(steps)[:, None])[None]
-    signal = xr.DataArray(s, dims=("seed", "step", "freq"), coords={"freq": np.arange(6)})
-    predicted = predict_survivors(signal, p, window=15)
-    assert [int(k) for k in signal["freq"].values if predicted.isel(seed=0).sel(freq=k)] == [1, 3]
-    actual = predicted.copy(data=np.array([[False, True, False, False, True, False]]))
+def test_survivor_rule_baselines_and_scores():
+    """Threshold c·mean over all p components; top-m by score; pooled precision and recall."""
+    p = 11
+    s = xr.DataArray([[1.0, 10.0, 1.0, 8.0, 1.0, 1.0], [1.0, 1.0, 1.0, 1.0, 9.0, 1.0]], dims=("member", "freq"),
+                     coords={"freq": np.arange(6)})
+    # member 0: mean over 11 components = (1 + 2·(10 + 8 + 1 + 1 + 1))/11 = 43/11; 2·mean ≈ 7.8
+    assert rule_survivors(s, p).values.tolist() == [[False, True, False, True, False, False],
+                                                    [False, False, False, False, True, False]]
+    assert rule_survivors(s, p, factor=2.3).values[0].tolist() == [False, True, False, False, False, False]
+    predicted = top_m(s, xr.DataArray([1, 2], dims="member"))
+    assert predicted.values.tolist() == [[False, True, False, False, False, False],
+                                         [False, True, False, False, True, False]]   # tie 1,1,…: lower k
+    actual = rule_survivors(s, p)
     score = score_survivors(predicted, actual)
-    assert score.overall_precision == 0.5 and score.overall_recall == 0.5
-    assert float(score.precision.isel(seed=0)) == 0.5
+    assert score.overall_precision == pytest.approx(2 / 3) and score.overall_recall == pytest.approx(2 / 3)
+    assert calibrate({"top": predicted, "rule": actual}, actual) == "rule"
+
+
+@given(st.lists(st.integers(0, 10_000), min_size=2, max_size=60, unique=True))
+def test_held_out_seeds_are_disjoint_from_calibration_seeds(seeds):
+    calibration, heldout = split_seeds(seeds)
+    assert not set(calibration) & set(heldout)
+    assert sorted(calibration + heldout) == sorted(seeds)
+    assert abs(len(calibration) - len(heldout)) <= 1
 
 
 def test_bad_input_is_a_config_error():
     with pytest.raises(ConfigError):
-        fit_linear(xr.DataArray(np.ones((2, 5)), dims=("step", "var")), "freq")
+        fit_ode(xr.DataArray(np.ones((2, 5)), dims=("step", "var")), "linear", var_dim="freq")
     with pytest.raises(ConfigError):
         fit_glv_arrays(-np.ones((1, 5, 2)), np.arange(5.0))
     with pytest.raises(ConfigError):
-        fit_linear(xr.DataArray(np.ones((1, 5, 2)), dims=("seed", "step", "var")), "var", alpha=-1)
+        fit_ode(xr.DataArray(np.ones((1, 5, 2)), dims=("seed", "step", "var")), "linear", var_dim="var", alpha=-1)
+    with pytest.raises(ConfigError):
+        fit_ode(xr.DataArray(np.ones((1, 5)), dims=("seed", "step")), "quadratic")
+    with pytest.raises(ConfigError):   # 0.2 of 5 records is 1 record
+        fit_ode(xr.DataArray(np.ones((1, 5)), dims=("seed", "step")), "linear", 0.2)
 
 
-def test_plots_accept_any_fit():
-    x, _, _ = linear_trajectories(np.random.default_rng(0), 2, 3, 20)
-    fit = fit_linear(xr.DataArray(x, dims=("seed", "step", "var")), "var")
-    data = xr.DataArray(x, dims=("seed", "step", "var")).isel(seed=0)
-    assert fit_overlay(data, fit.rollout.isel(seed=0)).axes
-    assert r2_histogram({"one-step": fit.one_step_r2}).axes
-    assert matrix_heatmap(fit.a.isel(seed=0)).axes
+def test_pair_counts_classify_competition_and_cooperation():
+    a = xr.DataArray([[-1.0, -0.5, 0.2], [-0.1, -1.0, 0.3], [0.4, -0.2, -1.0]], dims=("freq", "freq_in"))
+    assert pair_counts(a) == (1, 1)   # (0,1) both < 0; (1,2) mixed; (0,2) both > 0
+
+
+def test_figures_are_written_closed_and_sized_by_members(tmp_path):
+    x, _, _ = linear_trajectories(np.random.default_rng(0), 6, 3, 20)
+    data = xr.DataArray(x, dims=("seed", "step", "var"))
+    fit = fit_ode(data, "linear", 0.5, "var")
+    paths = [fit_figure(data, fit.rollout, fit.fit_end_step, tmp_path / "fit.png", "var"),
+             fit_figure(data.isel(seed=slice(0, 2)), fit.rollout.isel(seed=slice(0, 2)), fit.fit_end_step,
+                        tmp_path / "fit2.png", "var"),
+             rollout_panels(data.isel(seed=0), {"linear": fit.rollout.isel(seed=0)}, fit.fit_end_step,
+                            tmp_path / "panels.png"),
+             interaction_matrix(fit.params["A"].isel(seed=0), tmp_path / "A.png")]
+    assert plt.get_fignums() == []
+    widths = [matplotlib.image.imread(p).shape[1] for p in paths[:2]]
+    assert widths[0] / widths[1] == pytest.approx(MAX_PANELS / 2, rel=0.02)
+    assert all(p.stat().st_size > 0 for p in paths)

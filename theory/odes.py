@@ -1,22 +1,29 @@
 """Effective-theory ODEs fitted to recorded trajectories, every member in one call.
 
-Two models of a trajectory x(t) ∈ R^n sampled at steps t_0 < t_1 < … (dim `step`, variables
-along `var_dim`, every other dim a member):
+A trajectory x(t) ∈ R^n is recorded at steps t_0 < t_1 < … (dim `step`), n variables along one
+variable dim (or a scalar observable, n = 1), every other dim a member. Three models:
 
-* **linear one-step** (Ding et al. 2024, §4.3): x(t+1) − x(t) = A x(t) + b, fitted by least squares
-  or by the Lasso with sklearn's objective (1/2N)‖Y − XW − b‖²_F + α‖W‖₁ (intercept unpenalised),
-  X = x(t_0..t_{N−1}), Y = x(t_1..t_N) − X, A = Wᵀ. Goodness of fit: sklearn's R² of the increments,
-  uniformly averaged over outputs (the paper's metric), and the rollout R² of
-  x̂(t+1) = x̂(t) + A x̂(t) + b iterated from x̂(t_0) = x(t_0) (as the authors' `rollout_ode_traj`).
-  A fit is *unstable* when the spectral radius of I + A exceeds 1: its rollout grows without bound.
-* **generalized Lotka–Volterra**: dx_i/dt = x_i (r_i + Σ_j A_ij x_j), t in training steps.
-  Initial estimate: least squares of Δlog x/Δt on x; refinement: Levenberg–Marquardt
-  (Optimistix) on log x̂(t) − log x(t), x̂ integrated with Diffrax (Tsit5, adaptive) from x(t_0).
-  Constraint: self-interaction A_ii ≤ 0 (a species limits itself), enforced as A_ii = −θ_i².
-  One-step R²: of the observed growth rates Δlog x/Δt against r + A x(t) (the regression's
-  target); rollout R²: of x̂(t) against x(t). Unstable when the rollout continued to 10× the
-  observed span blows up (non-finite or above 10·max x); fixed points and their eigenvalues are in
-  theory.lotka_volterra.
+* **linear one-step** (Ding et al. 2024, §4.3): x(t_{k+1}) − x(t_k) = A x(t_k) + b, fitted by least
+  squares or by the Lasso with sklearn's objective (1/2N)‖Y − XW − b‖²_F + α‖W‖₁ (intercept
+  unpenalised), X = x(t_0..t_{N−1}), Y = increments, A = Wᵀ. "One step" is one recorded interval.
+  Rollout: x̂(t_{k+1}) = x̂(t_k) + A x̂(t_k) + b from x̂(t_0) = x(t_0) (the authors' `rollout_ode_traj`).
+* **generalized Lotka–Volterra (gLV)**: dx_i/dt = x_i (r_i + Σ_j A_ij x_j), t in training steps.
+  The per-capita rate is linear in (r, A); integrated over one interval,
+      log x_i(t_{k+1}) − log x_i(t_k) = r_i Δt_k + Σ_j A_ij ∫ x_j dt,   ∫ x_j dt ≈ Δt_k (x_j(t_k) + x_j(t_{k+1}))/2,
+  so (r, A) is one ridge regression of Δlog x/Δt on the interval means of x, per member, all members
+  in one batched solve (exact up to the trapezoid's O(Δt²) error on noise-free data). Ridge:
+  λ·(tr G/n)·‖A‖²_F with G the centred Gram matrix of the regressors (scale-free λ, r unpenalised).
+  Optional refinement: Levenberg–Marquardt (Optimistix) on log x̂(t) − log x(t), x̂ integrated by
+  Diffrax (Tsit5, adaptive); kept only if it lowers that cost. Rollout: Diffrax from x(t_0).
+* **custom**: dx/dt = f(t, x, θ) for a user-given f and initial θ (`CustomODE`); θ per member by
+  Levenberg–Marquardt on x̂(t) − x(t) over the fitted records, x̂ integrated by Diffrax.
+
+Goodness of fit. `one_step_r2`: sklearn's R² of the one-step targets (linear: increments; gLV:
+growth rates Δlog x/Δt), uniform average over variables — the paper's metric for the linear model.
+Rollout R² (`r2_in` over the fitted records, `r2_out` over the records after them, never fitted):
+pooled over variables, 1 − Σ(x − x̂)² / Σ(x − x̄_j)² (sklearn's "variance_weighted"), because a
+settled variable has almost no variance and would dominate a uniform average. A rollout that
+overflows scores −inf.
 
 Deviation, stated: sklearn checks the Lasso's duality gap only after a coordinate sweep changes
 the weights by less than tol; here the gap is checked after every sweep (same stopping tolerance,
@@ -26,7 +33,8 @@ tol · ‖Y − Ȳ‖²/N).
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 import diffrax
 import jax
@@ -34,26 +42,32 @@ import jax.numpy as jnp
 import numpy as np
 import optimistix as optx
 import xarray as xr
+from jax.flatten_util import ravel_pytree
 
-from toymodels.spec import require
+from toymodels.spec import ConfigError, require
 
 LASSO_TOL = 1e-4
 LASSO_MAX_ITER = 1000
+MODELS = ("linear", "glv")
 
 
 # --- array core: leading axis = members --------------------------------------------------------
-def r2_score(y: np.ndarray, pred: np.ndarray) -> np.ndarray:
-    """sklearn's R², uniform average over outputs: mean_j [1 − Σ_t (y−ŷ)²_tj / Σ_t (y−ȳ_j)²_tj].
+def r2_score(y: np.ndarray, pred: np.ndarray, weighting: str = "uniform") -> np.ndarray:
+    """sklearn's R² per member; y, pred (members, T, n) → (members,).
 
-    y, pred: (members, T, n) → (members,). An output with zero variance scores 1 if fitted
-    exactly, else 0 (sklearn's convention). Non-finite predictions score −inf.
+    "uniform": mean_j [1 − Σ_t (y−ŷ)²_tj / Σ_t (y−ȳ_j)²_tj] (an output with zero variance scores
+    1 if fitted exactly, else 0, as sklearn); "variance": 1 − Σ_tj (y−ŷ)² / Σ_tj (y−ȳ_j)².
+    Non-finite predictions score −inf.
     """
-    residual = np.sum((y - pred) ** 2, axis=1)
-    total = np.sum((y - y.mean(axis=1, keepdims=True)) ** 2, axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        per_output = np.where(total > 0, 1.0 - residual / total, np.where(residual == 0, 1.0, 0.0))
-    per_output = np.where(np.isfinite(per_output), per_output, -np.inf)
-    return per_output.mean(axis=1)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        residual = np.sum((y - pred) ** 2, axis=1)
+        total = np.sum((y - y.mean(axis=1, keepdims=True)) ** 2, axis=1)
+        if weighting == "variance":
+            score = 1.0 - residual.sum(axis=1) / total.sum(axis=1)
+        else:
+            per_output = np.where(total > 0, 1.0 - residual / total, np.where(residual == 0, 1.0, 0.0))
+            score = np.where(np.isfinite(per_output), per_output, -np.inf).mean(axis=1)
+    return np.where(np.isfinite(score), score, -np.inf)
 
 
 def soft_threshold(x: np.ndarray, alpha: float) -> np.ndarray:
@@ -75,42 +89,57 @@ def lasso_gap(gram: np.ndarray, cross: np.ndarray, yy: np.ndarray, w: np.ndarray
     return 0.5 * r2 * (1 + const**2) + alpha * np.sum(np.abs(w), axis=-2) - const * ry
 
 
+def centred_moments(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, ...]:
+    """x̄, ȳ, G = X̃ᵀX̃/N, C = X̃ᵀỸ/N, Ỹ for x (M, N, n), y (M, N, m)."""
+    x_mean, y_mean = x.mean(axis=1, keepdims=True), y.mean(axis=1, keepdims=True)
+    xc, yc = x - x_mean, y - y_mean
+    xt = np.ascontiguousarray(np.swapaxes(xc, 1, 2))   # contiguous: batched BLAS matmuls
+    return x_mean, y_mean, xt @ xc / x.shape[1], xt @ yc / x.shape[1], yc
+
+
+def ridge_weights(x: np.ndarray, y: np.ndarray, ridge: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """argmin_{W,b} ‖Y − XW − b‖²/N + λ (tr G/n) ‖W‖²_F per member: (G + λ tr G/n · I) W = C.
+
+    x (M, N, n), y (M, N, m) → (W (M, n, m), b (M, m)); λ = 0 is least squares (G⁺C when G is singular).
+    """
+    x_mean, y_mean, gram, cross, _ = centred_moments(x, y)
+    n = x.shape[2]
+    scale = np.trace(gram, axis1=1, axis2=2)[:, None, None] / n
+    system = gram + ridge * scale * np.eye(n)
+    try:
+        w = np.linalg.solve(system, cross)
+    except np.linalg.LinAlgError:   # a constant variable without ridge: minimum-norm solution
+        w = np.linalg.pinv(system, hermitian=True) @ cross
+    return w, y_mean[:, 0] - np.einsum("mn,mno->mo", x_mean[:, 0], w)
+
+
 def lasso_weights(x: np.ndarray, y: np.ndarray, alpha: float, tol: float = LASSO_TOL,
                   max_iter: int = LASSO_MAX_ITER) -> tuple[np.ndarray, np.ndarray]:
     """argmin_{W,b} (1/2N)‖Y − XW − b‖² + α‖W‖₁ for every member; x (M, N, n), y (M, N, m).
 
     Cyclic coordinate descent on the centred Gram form (sklearn's algorithm), vectorised over
     members and outputs: W_j ← S_α(C_j − Σ_{k≠j} G_jk W_k) / G_jj. Returns (W (M, n, m), b (M, m)).
-    α = 0 is ordinary least squares: W = G⁻¹C (G⁺C when G is singular), float64.
+    α = 0 is ordinary least squares (`ridge_weights` with λ = 0).
     """
-    x_mean, y_mean = x.mean(axis=1, keepdims=True), y.mean(axis=1, keepdims=True)
-    xc, yc = x - x_mean, y - y_mean
-    n_obs = x.shape[1]
-    xt = np.ascontiguousarray(np.swapaxes(xc, 1, 2))   # contiguous: batched BLAS matmuls
-    gram, cross = xt @ xc / n_obs, xt @ yc / n_obs
     if alpha == 0:
-        try:
-            w = np.linalg.solve(gram, cross)
-        except np.linalg.LinAlgError:   # a constant variable: minimum-norm solution
-            w = np.linalg.pinv(gram, hermitian=True) @ cross
-    else:
-        yy = np.sum(yc**2, axis=1) / n_obs
-        diag = np.diagonal(gram, axis1=1, axis2=2)[..., None]
-        w = np.zeros_like(cross)
-        for _ in range(max_iter):
-            for j in range(x.shape[2]):
-                others = (gram[:, j, None, :] @ w)[:, 0] - diag[:, j] * w[:, j]
-                partial = cross[:, j] - others
-                w[:, j] = np.where(diag[:, j] > 0, soft_threshold(partial, alpha)
-                                   / np.maximum(diag[:, j], 1e-300), 0.0)
-            if np.all(lasso_gap(gram, cross, yy, w, alpha) <= tol * np.maximum(yy, 1e-300)):
-                break
-    b = y_mean[:, 0] - np.einsum("mn,mno->mo", x_mean[:, 0], w)
-    return w, b
+        return ridge_weights(x, y, 0.0)
+    x_mean, y_mean, gram, cross, yc = centred_moments(x, y)
+    yy = np.sum(yc**2, axis=1) / x.shape[1]
+    diag = np.diagonal(gram, axis1=1, axis2=2)[..., None]
+    w = np.zeros_like(cross)
+    for _ in range(max_iter):
+        for j in range(x.shape[2]):
+            others = (gram[:, j, None, :] @ w)[:, 0] - diag[:, j] * w[:, j]
+            partial = cross[:, j] - others
+            w[:, j] = np.where(diag[:, j] > 0, soft_threshold(partial, alpha)
+                               / np.maximum(diag[:, j], 1e-300), 0.0)
+        if np.all(lasso_gap(gram, cross, yy, w, alpha) <= tol * np.maximum(yy, 1e-300)):
+            break
+    return w, y_mean[:, 0] - np.einsum("mn,mno->mo", x_mean[:, 0], w)
 
 
 def linear_rollout(a: np.ndarray, b: np.ndarray, x0: np.ndarray, steps: int) -> np.ndarray:
-    """x̂(0) = x0, x̂(t+1) = x̂(t) + A x̂(t) + b; returns (M, steps, n) (overflow → inf/nan)."""
+    """x̂(0) = x0, x̂(k+1) = x̂(k) + A x̂(k) + b; returns (M, steps, n) (overflow → inf/nan)."""
     def advance(x, _):
         nxt = x + jnp.einsum("mij,mj->mi", a, x) + b
         return nxt, x
@@ -119,33 +148,32 @@ def linear_rollout(a: np.ndarray, b: np.ndarray, x0: np.ndarray, steps: int) -> 
     return np.asarray(jnp.swapaxes(path, 0, 1), dtype=np.float64)
 
 
+def check_trajectories(x: np.ndarray) -> np.ndarray:
+    require(x.ndim == 3 and x.shape[1] >= 3, "need trajectories of shape (members, steps>=3, vars)")
+    require(bool(np.all(np.isfinite(x))), "trajectories must be finite")
+    return np.asarray(x, dtype=np.float64)
+
+
 @dataclass(frozen=True)
 class LinearArrays:
-    """Linear one-step fit of M members (arrays; see `LinearFit` for the labelled version)."""
+    """Linear one-step fit of M members (arrays)."""
 
     a: np.ndarray              # (M, n, n)
     b: np.ndarray              # (M, n)
-    one_step_r2: np.ndarray    # (M,)
-    rollout_r2: np.ndarray     # (M,)
-    spectral_radius: np.ndarray  # (M,) of I + A
-    rollout: np.ndarray        # (M, T, n)
+    one_step_r2: np.ndarray    # (M,) sklearn R² of the increments (uniform average)
+    spectral_radius: np.ndarray  # (M,) of I + A; > 1: the rollout grows without bound
 
 
 def fit_linear_arrays(x: np.ndarray, alpha: float = 0.0) -> LinearArrays:
     """Fit x(t+1) − x(t) = A x(t) + b to trajectories x (M, T, n); see module docstring."""
-    require(x.ndim == 3 and x.shape[1] >= 3, "need trajectories of shape (members, steps>=3, vars)")
+    x = check_trajectories(x)
     require(alpha >= 0, f"alpha must be >= 0, got {alpha}")
-    require(bool(np.all(np.isfinite(x))), "trajectories must be finite")
-    x = np.asarray(x, dtype=np.float64)
     inputs, increments = x[:, :-1], np.diff(x, axis=1)
     w, b = lasso_weights(inputs, increments, alpha)
     a = np.swapaxes(w, 1, 2)
     one_step = r2_score(increments, inputs @ w + b[:, None])
-    with np.errstate(over="ignore", invalid="ignore"):
-        path = linear_rollout(a, b, x[:, 0], x.shape[1])
-        rollout_r2 = r2_score(x, path)
     radius = np.max(np.abs(np.linalg.eigvals(np.eye(x.shape[2]) + a)), axis=-1)
-    return LinearArrays(a, b, one_step, rollout_r2, radius, path)
+    return LinearArrays(a, b, one_step, radius)
 
 
 # --- generalized Lotka–Volterra ------------------------------------------------------------------
@@ -155,62 +183,55 @@ def glv_field(t, x, params):
     return x * (r + a @ x)
 
 
-def glv_solve(r: jax.Array, a: jax.Array, x0: jax.Array, ts: jax.Array) -> jax.Array:
-    """x̂(ts) of the gLV system from x̂(ts[0]) = x0 (Diffrax Tsit5, adaptive); inf if it fails."""
+def solve_ode(vector_field: Callable, params, x0: jax.Array, ts: jax.Array) -> jax.Array:
+    """x̂(ts) of dx/dt = f(t, x, params) from x̂(ts[0]) = x0 (Diffrax Tsit5, adaptive); inf if it fails."""
     solution = diffrax.diffeqsolve(
-        diffrax.ODETerm(glv_field), diffrax.Tsit5(), ts[0], ts[-1], None, x0, (r, a),
+        diffrax.ODETerm(vector_field), diffrax.Tsit5(), ts[0], ts[-1], None, x0, params,
         saveat=diffrax.SaveAt(ts=ts),
-        stepsize_controller=diffrax.PIDController(rtol=1e-5, atol=1e-8),
-        max_steps=8192, throw=False, adjoint=diffrax.ForwardMode(),
+        stepsize_controller=diffrax.PIDController(rtol=1e-6, atol=1e-9),
+        max_steps=16384, throw=False, adjoint=diffrax.ForwardMode(),
     )
     ok = solution.result == diffrax.RESULTS.successful
     return jnp.where(ok, solution.ys, jnp.inf)
 
 
-def pack(r: jax.Array, a: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
-    """(r, off-diagonal A, θ) with A_ii = −θ_i² (self-limitation constraint)."""
-    theta = jnp.sqrt(jnp.maximum(-jnp.diagonal(a), 0.0))
-    return r, a * (1 - jnp.eye(a.shape[0])), theta
+@jax.jit
+def glv_rollout(r: jax.Array, a: jax.Array, x0: jax.Array, ts: jax.Array) -> jax.Array:
+    """gLV rollouts of every member: r (M, n), a (M, n, n), x0 (M, n), shared ts → (M, T, n)."""
+    return jax.vmap(lambda rr, aa, x: solve_ode(glv_field, (rr, aa), x, ts))(r, a, x0)
 
 
-def unpack(params) -> tuple[jax.Array, jax.Array]:
-    r, off, theta = params
-    n = r.shape[0]
-    return r, off * (1 - jnp.eye(n)) - jnp.diag(theta**2)
+def glv_targets(x: np.ndarray, ts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(growth rates Δlog x/Δt, interval means (x(t_k) + x(t_{k+1}))/2), each (M, T−1, n)."""
+    rates = np.diff(np.log(x), axis=1) / np.diff(ts)[None, :, None]
+    return rates, 0.5 * (x[:, 1:] + x[:, :-1])
 
 
-def glv_residuals(params, data):
-    """log x̂(t) − log x(t) over the whole trajectory (zero-safe: x̂ floored at 1e-30)."""
+def glv_log_residuals(params, data):
+    """log x̂(t) − log x(t) over the fitted records (x̂ floored at 1e-30)."""
     ts, log_x = data
-    r, a = unpack(params)
-    path = glv_solve(r, a, jnp.exp(log_x[0]), ts)
+    path = solve_ode(glv_field, params, jnp.exp(log_x[0]), ts)
     return jnp.log(jnp.maximum(path, 1e-30)) - log_x
 
 
-def refine_glv_one(r0, a0, ts, log_x, max_steps: int):
-    """Levenberg–Marquardt (Optimistix) from the regression estimate; keep the better of the two."""
-    data = (ts, log_x)
-    start = pack(r0, a0)
-    solver = optx.LevenbergMarquardt(rtol=1e-6, atol=1e-9)
-    solution = optx.least_squares(glv_residuals, solver, start, args=data, max_steps=max_steps,
-                                  throw=False)
+def least_squares_one(residuals: Callable, start, data, max_steps: int):
+    """Levenberg–Marquardt from `start`; the start is kept unless the solution lowers Σ residual²."""
+    solution = optx.least_squares(residuals, optx.LevenbergMarquardt(rtol=1e-6, atol=1e-9), start,
+                                  args=data, max_steps=max_steps, throw=False)
 
     def cost(params):
-        res = glv_residuals(params, data)
+        res = residuals(params, data)
         return jnp.where(jnp.all(jnp.isfinite(res)), jnp.sum(res**2), jnp.inf)
 
     better = cost(solution.value) <= cost(start)
-    chosen = jax.tree.map(lambda new, old: jnp.where(better, new, old), solution.value, start)
-    return unpack(chosen)
+    return jax.tree.map(lambda new, old: jnp.where(better, new, old), solution.value, start)
 
 
 @functools.partial(jax.jit, static_argnums=4)
 def refine_glv(r0, a0, ts, log_x, max_steps: int):
-    """`refine_glv_one` for every member (leading axis of r0, a0, log_x)."""
-    return jax.vmap(lambda r, a, lx: refine_glv_one(r, a, ts, lx, max_steps))(r0, a0, log_x)
-
-
-rollout_glv = jax.jit(jax.vmap(glv_solve, in_axes=(0, 0, 0, None)))
+    """Trajectory refinement of every member's (r, A) (leading axis of r0, a0, log_x)."""
+    return jax.vmap(lambda r, a, lx: least_squares_one(glv_log_residuals, (r, a), (ts, lx), max_steps))(
+        r0, a0, log_x)
 
 
 @dataclass(frozen=True)
@@ -219,131 +240,169 @@ class GLVArrays:
 
     r: np.ndarray              # (M, n)
     a: np.ndarray              # (M, n, n)
-    one_step_r2: np.ndarray    # (M,) R² of the growth rates Δlog x/Δt predicted by r + A x(t)
-    rollout_r2: np.ndarray     # (M,)
-    stable: np.ndarray         # (M,) bool
-    rollout: np.ndarray        # (M, T, n)
+    one_step_r2: np.ndarray    # (M,) R² of the growth rates Δlog x/Δt
 
 
-def glv_initial(x: np.ndarray, ts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Regression estimate: (log x(t+1) − log x(t)) / Δt = r + A x(t), least squares per member."""
-    rates = np.diff(np.log(x), axis=1) / np.diff(ts)[None, :, None]
-    w, r = lasso_weights(x[:, :-1], rates, 0.0)
-    a = np.swapaxes(w, 1, 2)
-    diag = np.minimum(np.diagonal(a, axis1=1, axis2=2), 0.0)
-    idx = np.arange(a.shape[1])
-    a[:, idx, idx] = diag
-    return r, a
-
-
-def fit_glv_arrays(x: np.ndarray, ts: np.ndarray, refine_steps: int = 50) -> GLVArrays:
+def fit_glv_arrays(x: np.ndarray, ts: np.ndarray, ridge: float = 0.0, refine_steps: int = 0) -> GLVArrays:
     """Fit dx_i/dt = x_i (r_i + Σ_j A_ij x_j) to positive trajectories x (M, T, n) at times ts."""
-    require(x.ndim == 3 and x.shape[1] >= 3, "need trajectories of shape (members, steps>=3, vars)")
-    require(bool(np.all(x > 0)) and bool(np.all(np.isfinite(x))),
-            "Lotka-Volterra needs finite, positive trajectories")
-    require(bool(np.all(np.diff(ts) > 0)), "observation times must increase")
+    x = check_trajectories(x)
+    require(bool(np.all(x > 0)), "Lotka-Volterra needs positive trajectories (it fits log x)")
+    ts = np.asarray(ts, np.float64)
+    require(ts.shape == (x.shape[1],) and bool(np.all(np.diff(ts) > 0)), "observation times must increase")
+    require(ridge >= 0, f"ridge must be >= 0, got {ridge}")
     require(refine_steps >= 0, f"refine_steps must be >= 0, got {refine_steps}")
-    x = np.asarray(x, dtype=np.float64)
-    r0, a0 = glv_initial(x, ts)
-    dtype = jnp.result_type(float)
-    as_jax = lambda v: jnp.asarray(v, dtype)  # noqa: E731
-    r, a = r0, a0
+    rates, means = glv_targets(x, ts)
+    w, r = ridge_weights(means, rates, ridge)
+    a = np.swapaxes(w, 1, 2)
     if refine_steps > 0:
-        refined = refine_glv(as_jax(r0), as_jax(a0), as_jax(ts), as_jax(np.log(x)), refine_steps)
+        dtype = jnp.result_type(float)
+        refined = refine_glv(*(jnp.asarray(v, dtype) for v in (r, a, ts, np.log(x))), refine_steps)
         r, a = (np.asarray(v, np.float64) for v in refined)
-    path = np.asarray(rollout_glv(as_jax(r), as_jax(a), as_jax(x[:, 0]), as_jax(ts)), np.float64)
-    rates = np.diff(np.log(x), axis=1) / np.diff(ts)[None, :, None]
-    with np.errstate(invalid="ignore", over="ignore"):
-        one_step_r2 = r2_score(rates, r[:, None] + x[:, :-1] @ np.swapaxes(a, 1, 2))
-        rollout_r2 = r2_score(x, path)
-    long_ts = ts[0] + 10 * (ts - ts[0])
-    long_path = np.asarray(rollout_glv(as_jax(r), as_jax(a), as_jax(x[:, 0]), as_jax(long_ts)))
-    stable = glv_bounded(long_path, x)
-    return GLVArrays(r, a, one_step_r2, rollout_r2, stable, path)
+    return GLVArrays(r, a, r2_score(rates, r[:, None] + means @ np.swapaxes(a, 1, 2)))
 
 
-def glv_bounded(long_path: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """Stable fit: the rollout continued to 10× the observed span stays finite and ≤ 10·max x."""
-    finite = np.all(np.isfinite(long_path), axis=(1, 2))
-    with np.errstate(invalid="ignore"):
-        bounded = np.max(np.abs(long_path), axis=(1, 2)) <= 10 * np.max(x, axis=(1, 2))
-    return finite & bounded
-
-
-# --- labelled API: DataArrays with member dims, `step` and a variable dim ----------------------
+# --- custom right-hand side ---------------------------------------------------------------------
 @dataclass(frozen=True)
-class LinearFit:
-    """Linear one-step fit of every member: A (…, var, var_in), b, R²s, stability, rollout."""
+class CustomODE:
+    """dx/dt = field(t, x, θ), x ∈ R^n, θ a dict of arrays; `initial` is every member's starting θ.
 
-    a: xr.DataArray
-    b: xr.DataArray
-    one_step_r2: xr.DataArray
-    rollout_r2: xr.DataArray
-    spectral_radius: xr.DataArray
-    stable: xr.DataArray
-    rollout: xr.DataArray
-
-
-@dataclass(frozen=True)
-class GLVFit:
-    """Lotka–Volterra fit of every member: r (…, var), A (…, var, var_in), R²s, stability."""
-
-    r: xr.DataArray
-    a: xr.DataArray
-    one_step_r2: xr.DataArray
-    rollout_r2: xr.DataArray
-    stable: xr.DataArray
-    rollout: xr.DataArray
-
-
-def member_arrays(da: xr.DataArray, var_dim: str) -> tuple[np.ndarray, list[str], dict]:
-    """(M, T, n) array of a DataArray with dims (…members, step, var_dim); member dims, coords."""
-    require("step" in da.dims and var_dim in da.dims,
-            f"trajectories need dims 'step' and {var_dim!r}")
-    members = [d for d in da.dims if d not in ("step", var_dim)]
-    values = da.transpose(*members, "step", var_dim).values
-    coords = {d: da[d].values for d in members}
-    return values.reshape(-1, da.sizes["step"], da.sizes[var_dim]), members, coords
-
-
-def relabel(values: np.ndarray, members: list[str], coords: dict, da: xr.DataArray,
-            extra: tuple[str, ...]) -> xr.DataArray:
-    """Inverse of `member_arrays` for a result with trailing dims `extra`."""
-    shape = tuple(len(coords[d]) for d in members)
-    extra_coords = {}
-    for d in extra:
-        source = d.removesuffix("_in")
-        extra_coords[d] = da[source].values
-    return xr.DataArray(values.reshape(*shape, *values.shape[1:]), dims=(*members, *extra),
-                        coords={**coords, **extra_coords})
-
-
-def fit_linear(da: xr.DataArray, var_dim: str = "freq", alpha: float = 0.0) -> LinearFit:
-    """Linear one-step fit of every member of `da` (dims …, step, var_dim); see module docstring.
-
-    Assumes consecutive records are one model step apart when log_every = 1 (the paper's setup);
-    otherwise "one step" means one recorded interval.
+    `field` must be written in jax.numpy. Example (logistic growth): field = lambda t, x, th:
+    th["r"] * x * (1 − x / th["k"]), initial = {"r": 0.1, "k": 1.0}.
     """
-    x, members, coords = member_arrays(da, var_dim)
-    fit = fit_linear_arrays(x, alpha)
-    v, w = var_dim, f"{var_dim}_in"
-    label = lambda values, extra: relabel(values, members, coords, da, extra)  # noqa: E731
-    return LinearFit(
-        a=label(fit.a, (v, w)), b=label(fit.b, (v,)), one_step_r2=label(fit.one_step_r2, ()),
-        rollout_r2=label(fit.rollout_r2, ()), spectral_radius=label(fit.spectral_radius, ()),
-        stable=label(fit.spectral_radius <= 1 + 1e-9, ()),
-        rollout=label(fit.rollout, ("step", v)),
-    )
+
+    field: Callable
+    initial: Mapping[str, object]
+    name: str = "custom"
 
 
-def fit_glv(da: xr.DataArray, var_dim: str = "freq", refine_steps: int = 50) -> GLVFit:
-    """Generalized Lotka–Volterra fit of every member of `da` (dims …, step, var_dim)."""
-    x, members, coords = member_arrays(da, var_dim)
-    fit = fit_glv_arrays(x, np.asarray(da["step"].values, np.float64), refine_steps)
-    v, w = var_dim, f"{var_dim}_in"
-    label = lambda values, extra: relabel(values, members, coords, da, extra)  # noqa: E731
-    return GLVFit(
-        r=label(fit.r, (v,)), a=label(fit.a, (v, w)), one_step_r2=label(fit.one_step_r2, ()),
-        rollout_r2=label(fit.rollout_r2, ()), stable=label(fit.stable, ()),
-        rollout=label(fit.rollout, ("step", v)),
-    )
+@functools.partial(jax.jit, static_argnums=(0, 1, 5))
+def fit_custom_arrays(vector_field: Callable, unravel: Callable, theta0: jax.Array, ts: jax.Array,
+                      x: jax.Array, max_steps: int) -> jax.Array:
+    """θ per member (flat, (M, k)) minimising Σ_t ‖x̂(t) − x(t)‖², x (M, T, n)."""
+    def residuals(theta, data):
+        times, path = data
+        return solve_ode(vector_field, unravel(theta), path[0], times) - path
+
+    return jax.vmap(lambda xm: least_squares_one(residuals, theta0, (ts, xm), max_steps))(x)
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1))
+def custom_rollout(vector_field: Callable, unravel: Callable, theta: jax.Array, x0: jax.Array,
+                   ts: jax.Array) -> jax.Array:
+    return jax.vmap(lambda th, x: solve_ode(vector_field, unravel(th), x, ts))(theta, x0)
+
+
+# --- labelled API: any observable of any run ----------------------------------------------------
+@dataclass(frozen=True)
+class ODEFit:
+    """A model fitted to the first `fit_records` records of every member, rolled out to the end.
+
+    params: the fitted parameters (linear: A, b; glv: r, A; custom: θ's keys), member dims first.
+    rollout: x̂ over every record (dims of the input). one_step_r2: see module docstring (NaN for
+    custom). r2_in / r2_out: rollout R² over the fitted records / over the records after them
+    (NaN when there are none).
+    """
+
+    model: str
+    params: xr.Dataset
+    rollout: xr.DataArray
+    one_step_r2: xr.DataArray
+    r2_in: xr.DataArray
+    r2_out: xr.DataArray
+    fit_records: int
+    fit_end_step: float
+    extra: dict = field(default_factory=dict)
+
+
+def fit_window(steps: np.ndarray, fit_fraction: float) -> int:
+    """Records fitted: those with step ≤ t_0 + f (t_last − t_0) (at least 3)."""
+    require(0 < fit_fraction <= 1, f"fit fraction must be in (0, 1], got {fit_fraction}")
+    end = steps[0] + fit_fraction * (steps[-1] - steps[0])
+    n = int(np.sum(steps <= end + 1e-9 * max(1.0, abs(end))))
+    require(n >= 3, f"the fit window holds {n} records; need >= 3 (raise the fit fraction)")
+    return n
+
+
+def rollout_scores(x: np.ndarray, path: np.ndarray, n_fit: int) -> tuple[np.ndarray, np.ndarray]:
+    """(R² over records < n_fit, R² over records ≥ n_fit or NaN), pooled over variables."""
+    inside = r2_score(x[:, :n_fit], path[:, :n_fit], "variance")
+    if n_fit >= x.shape[1] - 1:   # fewer than 2 unseen records: no variance to explain
+        return inside, np.full(len(x), np.nan)
+    return inside, r2_score(x[:, n_fit:], path[:, n_fit:], "variance")
+
+
+def member_view(da: xr.DataArray, var_dim: str | None) -> tuple[xr.DataArray, list[str], str]:
+    """da as (…members, step, var) with the variable dim named `var_dim` (a size-1 dim if None)."""
+    require(isinstance(da, xr.DataArray), "expected an xarray DataArray")
+    require("step" in da.dims, f"the observable needs a 'step' dim, has {da.dims}")
+    if var_dim is None:
+        var_dim = "var"
+        require(var_dim not in da.dims, "name the variable dim: var_dim='var'")
+        da = da.expand_dims(var=[0], axis=-1)
+    require(var_dim in da.dims, f"no dim {var_dim!r} in {da.dims}")
+    members = [d for d in da.dims if d not in ("step", var_dim)]
+    return da.transpose(*members, "step", var_dim), members, var_dim
+
+
+def fit_ode(da: xr.DataArray, model: str | CustomODE = "linear", fit_fraction: float = 1.0,
+            var_dim: str | None = None, alpha: float = 0.0, ridge: float = 0.0,
+            refine_steps: int = 0, max_steps: int = 200) -> ODEFit:
+    """Fit `model` ("linear", "glv" or a `CustomODE`) to every member of an observable.
+
+    `da` has a `step` dim, optionally one variable dim `var_dim` (None: a scalar observable) and
+    member dims (all others). The first `fit_fraction` of the steps is fitted; the rollout from
+    x(t_0) runs to the last record. `alpha`: the linear model's Lasso penalty; `ridge`, `refine_steps`:
+    gLV (see module docstring); `max_steps`: Levenberg–Marquardt steps of a custom model.
+    """
+    view, members, var = member_view(da, var_dim)
+    require(view.sizes["step"] >= 3, "need at least 3 records")
+    steps = view["step"].values.astype(np.float64)
+    x = view.values.reshape(-1, view.sizes["step"], view.sizes[var]).astype(np.float64)
+    require(bool(np.all(np.isfinite(x))), "the observable has non-finite values")
+    n_fit = fit_window(steps, fit_fraction)
+    fitted, ts = x[:, :n_fit], steps[:n_fit]
+    dtype = jnp.result_type(float)
+    shape = tuple(view.sizes[d] for d in members)
+    coords = {d: view[d].values for d in members}
+    var_coords = {var: view[var].values, f"{var}_in": view[var].values}
+
+    def label(values, extra=()):
+        values = np.asarray(values)
+        return xr.DataArray(values.reshape(*shape, *values.shape[1:]), dims=(*members, *extra),
+                            coords={**coords, **{d: var_coords[d] for d in extra if d in var_coords}})
+
+    extra = {}
+    if model == "linear":
+        fit = fit_linear_arrays(fitted, alpha)
+        with np.errstate(over="ignore", invalid="ignore"):
+            path = linear_rollout(fit.a, fit.b, x[:, 0], x.shape[1])
+        params = xr.Dataset({"A": label(fit.a, (var, f"{var}_in")), "b": label(fit.b, (var,))})
+        one_step = fit.one_step_r2
+        extra["spectral_radius"] = label(fit.spectral_radius)
+    elif model == "glv":
+        fit = fit_glv_arrays(fitted, ts, ridge, refine_steps)
+        path = np.asarray(glv_rollout(*(jnp.asarray(v, dtype) for v in (fit.r, fit.a, x[:, 0], steps))),
+                          np.float64)
+        params = xr.Dataset({"r": label(fit.r, (var,)), "A": label(fit.a, (var, f"{var}_in"))})
+        one_step = fit.one_step_r2
+    elif isinstance(model, CustomODE):
+        require(max_steps >= 1, f"max_steps must be >= 1, got {max_steps}")
+        theta0, unravel = ravel_pytree({k: jnp.asarray(v, dtype) for k, v in model.initial.items()})
+        theta = fit_custom_arrays(model.field, unravel, theta0, jnp.asarray(ts, dtype),
+                                  jnp.asarray(fitted, dtype), max_steps)
+        path = np.asarray(custom_rollout(model.field, unravel, theta, jnp.asarray(x[:, 0], dtype),
+                                         jnp.asarray(steps, dtype)), np.float64)
+        values = jax.vmap(unravel)(theta)
+        params = xr.Dataset({k: label(np.asarray(v, np.float64),
+                                      tuple(f"{k}_{i}" for i in range(np.ndim(v) - 1)))
+                             for k, v in values.items()})
+        one_step = np.full(len(x), np.nan)
+    else:
+        raise ConfigError(f"model must be one of {', '.join(MODELS)} or a CustomODE, got {model!r}")
+    r2_in, r2_out = rollout_scores(x, path, n_fit)
+    rollout = label(path, ("step", var)).assign_coords(step=view["step"].values, **{var: view[var].values})
+    if var_dim is None:
+        rollout = rollout.isel(var=0, drop=True)
+    name = model if isinstance(model, str) else model.name
+    return ODEFit(name, params, rollout.transpose(*[d for d in da.dims]), label(one_step), label(r2_in),
+                  label(r2_out), n_fit, float(steps[n_fit - 1]), extra)

@@ -1,43 +1,43 @@
-"""Which Fourier frequencies survive: predicted from an early-window ODE fit, scored vs circles.
+"""Which Fourier frequencies survive: predictions, baselines, scores and a held-out-seed protocol.
 
-Prediction: fit the linear one-step model x(t+1) − x(t) = A x(t) + b (theory.odes) to S_k(t),
-k = 0..⌊p/2⌋, over the first `window` records; roll it out from S(t_0) up to record `horizon`
-(default: the last record, a long integration); apply the circle rule of theory.circles
-(S_k > 2·mean_j S_j) to the rolled-out signal. k = 0 is fitted too because the rule's threshold
-includes S_0. Score: precision = |P ∩ C| / |P|, recall = |P ∩ C| / |C| per member (NaN when the
-denominator is 0) and overall (pooled counts over members), C = circles of the final recorded S.
+A prediction is a bool mask over `freq` per member. Sources:
+* an ODE rollout Ŝ(t_h) at a horizon t_h, with the circle rule of `theory.circles` scaled by a
+  factor c: k ≥ 1 survives when Ŝ_k > c · mean_{j=0..p−1} Ŝ_j (c = 2 is the paper's rule). A rollout
+  that overflows (non-finite) predicts no survivor;
+* a score per frequency, top m (`top_m`): the initial signal S_k(0), or the early gradient
+  g_k = [S_k(4) − S_k(3)] / S_k(0) (the authors' definition), with m = the true number of survivors
+  of that member (an oracle count: precision = recall for these baselines).
+Scores: precision |P ∩ C| / |P| and recall |P ∩ C| / |C|, pooled over members, C = the circles of
+the final recorded S. Protocol: seeds are split in two disjoint halves (`split_seeds`); every choice
+(horizon, threshold factor, regularisation) is the candidate with the best min(precision, recall)
+on the calibration half (ties: higher F1, then the earlier candidate), and is reported on the other.
 """
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import xarray as xr
 
 from toymodels.spec import require
-from toymodels.theory.circles import circles
-from toymodels.theory.odes import fit_linear, linear_rollout
+from toymodels.theory.circles import circle_threshold, circles
 
 
-def predict_survivors(signal: xr.DataArray, p: int, window: int, alpha: float = 0.0,
-                      horizon: int | None = None) -> xr.DataArray:
-    """Bool (…members, freq): circles of the linear fit's rollout at record `horizon`."""
-    n = signal.sizes["step"]
-    horizon = n - 1 if horizon is None else horizon
-    require(3 <= window <= n, f"window must be in [3, {n}] records, got {window}")
-    require(horizon >= 0, f"horizon must be >= 0, got {horizon}")
-    fit = fit_linear(signal.isel(step=slice(0, window)), "freq", alpha)
-    n_var = signal.sizes["freq"]
-    start = signal.isel(step=0).transpose(*fit.b.dims).values.reshape(-1, n_var)
-    with np.errstate(over="ignore", invalid="ignore"):
-        a = fit.a.values.reshape(-1, n_var, n_var)
-        path = linear_rollout(a, fit.b.values.reshape(-1, n_var), start.astype(np.float64),
-                              horizon + 1)
-    x = path[:, -1].reshape(fit.b.shape)
-    finite = np.where(np.isfinite(x), x, np.inf)
-    predicted = xr.DataArray(finite, dims=fit.b.dims, coords=fit.b.coords)
-    return circles(predicted, p)
+def rule_survivors(signal: xr.DataArray, p: int, factor: float = 2.0) -> xr.DataArray:
+    """Bool (…, freq): S_k > (factor/2) · circle threshold, k ≥ 1 (non-finite members: none)."""
+    require(factor > 0, f"threshold factor must be > 0, got {factor}")
+    finite = np.isfinite(signal).all("freq")
+    alive = signal > 0.5 * factor * circle_threshold(signal, p)
+    return alive & finite & (signal["freq"] >= 1) & (2 * signal["freq"] != p)
+
+
+def top_m(score: xr.DataArray, m: xr.DataArray) -> xr.DataArray:
+    """Bool (…, freq): the m[member] frequencies k ≥ 1 with the largest score (ties: lower k)."""
+    candidates = score.where(score["freq"] >= 1, -np.inf).transpose(..., "freq")
+    ranks = np.argsort(np.argsort(-candidates.values, axis=-1, kind="stable"), axis=-1)
+    return (candidates.copy(data=ranks) < m) & (candidates["freq"] >= 1)
 
 
 @dataclass(frozen=True)
@@ -49,15 +49,53 @@ class SurvivorScore:
     overall_precision: float
     overall_recall: float
 
+    @property
+    def worst(self) -> float:
+        return min(self.overall_precision, self.overall_recall)
+
+    @property
+    def f1(self) -> float:
+        p, r = self.overall_precision, self.overall_recall
+        return 2 * p * r / (p + r) if p + r > 0 else 0.0
+
 
 def score_survivors(predicted: xr.DataArray, actual: xr.DataArray) -> SurvivorScore:
-    """Precision and recall of predicted survivors (bool over `freq`) against the actual ones."""
+    """Precision and recall of predicted survivors (bool over `freq`) against the actual ones.
+
+    Pooled: a value is 0 when nothing is predicted (precision) or nothing survives (recall).
+    """
     hits = (predicted & actual).sum("freq")
     n_pred, n_true = predicted.sum("freq"), actual.sum("freq")
-    total_hits = int(hits.sum())
+    total_hits, total_pred, total_true = int(hits.sum()), int(n_pred.sum()), int(n_true.sum())
     return SurvivorScore(
         precision=(hits / n_pred.where(n_pred > 0)),
         recall=(hits / n_true.where(n_true > 0)),
-        overall_precision=total_hits / int(n_pred.sum()) if int(n_pred.sum()) else float("nan"),
-        overall_recall=total_hits / int(n_true.sum()) if int(n_true.sum()) else float("nan"),
+        overall_precision=total_hits / total_pred if total_pred else 0.0,
+        overall_recall=total_hits / total_true if total_true else 0.0,
     )
+
+
+def split_seeds(seeds: Sequence[int]) -> tuple[list[int], list[int]]:
+    """(calibration, held-out): alternate seeds in sorted order, so both halves span the range."""
+    ordered = sorted(int(s) for s in seeds)
+    require(len(ordered) >= 2, f"need >= 2 seeds to hold half of them out, got {len(ordered)}")
+    return ordered[0::2], ordered[1::2]
+
+
+def calibrate(candidates: Mapping[Hashable, xr.DataArray], actual: xr.DataArray) -> Hashable:
+    """The candidate key whose prediction has the best min(precision, recall) (then F1, then order)."""
+    require(len(candidates) > 0, "no candidates to choose from")
+    best, best_value = None, None
+    for key, predicted in candidates.items():
+        score = score_survivors(predicted, actual)
+        value = (score.worst, score.f1)
+        if best_value is None or value > best_value:
+            best, best_value = key, value
+    return best
+
+
+def settled(signal: xr.DataArray, p: int, fraction: float = 0.75) -> xr.DataArray:
+    """Bool per member: the circles at the last record equal those at `fraction` of the run."""
+    n = signal.sizes["step"]
+    earlier = circles(signal.isel(step=int(round(fraction * (n - 1)))), p)
+    return (earlier == circles(signal.isel(step=-1), p)).all("freq")

@@ -1,0 +1,84 @@
+"""`toymodels fit RUN --var NAME --model linear|glv [--fit-fraction F]`: an ODE fitted to any run.
+
+Loads the finished run in RUN, takes the observable NAME (dims: member dims, `step`, at most one
+variable dim), drops members with non-finite values (diverged), fits the model to the first F of
+the steps of every member (`toymodels.theory.odes.fit_ode`), rolls it out to the last record, and
+writes into RUN:
+    fit-<var>-<model>.json   model, fit window, median one-step / in-window / out-of-window R²,
+                             one row per member (its coordinates, R²s, parameters)
+    fit-<var>-<model>.png    data vs rollout for the first members, fitted window shaded
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from toymodels.experiments import json_ready
+from toymodels.experiments.common import member_dims, scalar
+from toymodels.plots.odes import fit_figure
+from toymodels.spec import require
+from toymodels.store import load, write_json_atomic
+from toymodels.theory.odes import MODELS, ODEFit, fit_ode
+
+DEFAULT_FIT_FRACTION = 0.2
+
+
+def observable(ds: xr.Dataset, var: str) -> tuple[xr.DataArray, str | None]:
+    """The observable `var` over finite members stacked along `member`, and its variable dim."""
+    known = ", ".join(sorted(map(str, ds.data_vars)))
+    require(var in ds.data_vars, f"no variable {var!r} in the run; variables: {known}")
+    da = ds[var]
+    members = [d for d in member_dims(ds) if d in da.dims]
+    require("step" in da.dims, f"{var!r} has no 'step' dim (dims {da.dims}); pick a recorded observable")
+    var_dims = [d for d in da.dims if d not in members and d != "step"]
+    require(len(var_dims) <= 1, f"{var!r} has {len(var_dims)} variable dims {var_dims}; fit needs at most one")
+    require(np.issubdtype(da.dtype, np.number) and not np.issubdtype(da.dtype, np.bool_),
+            f"{var!r} is not numeric")
+    flat = da.astype(np.float64)
+    flat = flat.stack(member=members).reset_index("member") if members else flat.expand_dims(member=[0])
+    finite = np.isfinite(flat).all([d for d in flat.dims if d != "member"])
+    require(bool(finite.any()), f"every member of {var!r} has non-finite values")
+    flat = flat.isel(member=np.flatnonzero(finite.values))
+    return flat.transpose("member", "step", *var_dims), (var_dims[0] if var_dims else None)
+
+
+def member_table(flat: xr.DataArray, fit: ODEFit) -> list[dict[str, Any]]:
+    """One row per member: its coordinates (seed, swept values), R²s and fitted parameters."""
+    coords = [c for c in flat.coords if flat[c].dims == ("member",) and c != "member"]
+    rows = []
+    for i in range(flat.sizes["member"]):
+        row = {c: scalar(flat[c].values[i]) for c in coords}
+        for key, da in (("one_step_r2", fit.one_step_r2), ("r2_in", fit.r2_in), ("r2_out", fit.r2_out)):
+            row[key] = scalar(da.values[i])
+        row["params"] = {name: np.asarray(values.values[i]).tolist() for name, values in fit.params.items()}
+        rows.append(row)
+    return rows
+
+
+def median(values: np.ndarray) -> float | None:
+    values = np.asarray(values, float)
+    values = values[~np.isnan(values)]
+    return scalar(np.median(values)) if len(values) else None
+
+
+def fit_run(run: str | Path, var: str, model: str, fit_fraction: float = DEFAULT_FIT_FRACTION) -> dict[str, Any]:
+    """Fit `model` to observable `var` of the finished run in `run`; write the JSON and PNG there."""
+    require(model in MODELS, f"--model must be one of {', '.join(MODELS)}, got {model!r}")
+    run = Path(run)
+    flat, var_dim = observable(load(run), var)
+    fit = fit_ode(flat, model, fit_fraction, var_dim)
+    result = {
+        "var": var, "model": model, "fit_fraction": fit_fraction, "fit_records": fit.fit_records,
+        "fit_end_step": fit.fit_end_step, "n_members": int(flat.sizes["member"]),
+        "one_step_r2": median(fit.one_step_r2.values), "r2_in": median(fit.r2_in.values),
+        "r2_out": median(fit.r2_out.values), "members": member_table(flat, fit),
+    }
+    stem = run / f"fit-{var}-{model}"
+    write_json_atomic(stem.with_suffix(".json"), json_ready(result))
+    fit_figure(flat, fit.rollout, fit.fit_end_step, stem.with_suffix(".png"), var_dim,
+               title=f"{var}: data (solid) vs {model} ODE rollout (dashed), fitted on the shaded window")
+    return result
