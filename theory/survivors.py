@@ -99,3 +99,49 @@ def settled(signal: xr.DataArray, p: int, fraction: float = 0.75) -> xr.DataArra
     n = signal.sizes["step"]
     earlier = circles(signal.isel(step=int(round(fraction * (n - 1)))), p)
     return (earlier == circles(signal.isel(step=-1), p)).all("freq")
+
+
+def linear_svm(x: np.ndarray, y: np.ndarray, c: float = 1.0) -> tuple[np.ndarray, float]:
+    """Class-balanced L2-SVM (squared hinge, LinearSVC's default loss) on features x (n, f), labels y ∈ {0, 1}.
+
+    min_{w, b} ½‖w‖² + C Σ_i c_i max(0, 1 − s_i (w·x_i + b))²,  s_i = ±1, c_i = n / (2 n_{class(i)})
+    (SciPy L-BFGS; the objective is convex and differentiable). Returns (w, b).
+    """
+    from scipy.optimize import minimize
+
+    x, s = np.asarray(x, float), np.where(np.asarray(y, bool), 1.0, -1.0)
+    counts = {v: max(int(np.sum(s == v)), 1) for v in (-1.0, 1.0)}
+    weight = np.array([len(s) / (2 * counts[v]) for v in s])
+
+    def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        w, b = theta[:-1], theta[-1]
+        slack = np.maximum(0.0, 1.0 - s * (x @ w + b))
+        grad_margin = -2 * c * weight * slack * s
+        return (0.5 * w @ w + c * np.sum(weight * slack**2),
+                np.concatenate([w + x.T @ grad_margin, [grad_margin.sum()]]))
+
+    theta = minimize(objective, np.zeros(x.shape[1] + 1), jac=True, method="L-BFGS-B").x
+    return theta[:-1], float(theta[-1])
+
+
+def separability(features: np.ndarray, survived: np.ndarray, test_fraction: float = 0.2,
+                 seed: int = 42) -> float:
+    """Held-out balanced accuracy of a linear SVM separating survivors from casualties.
+
+    Features (n, f) are standardised on the training part; a random `test_fraction` of the points
+    (the authors' 80/20 split, seed 42) is held out. Balanced accuracy = mean of the recall of
+    survivors and of casualties (0.5 = chance whatever the class sizes). NaN if a class is missing.
+    """
+    features = np.asarray(features, float).reshape(len(survived), -1)
+    survived = np.asarray(survived, bool)
+    order = np.random.default_rng(seed).permutation(len(survived))
+    n_test = max(1, int(round(test_fraction * len(survived))))
+    test, train = order[:n_test], order[n_test:]
+    if len(set(survived[train])) < 2 or len(set(survived[test])) < 2:
+        return float("nan")
+    mean, std = features[train].mean(0), features[train].std(0)
+    std = np.where(std > 0, std, 1.0)
+    w, b = linear_svm((features[train] - mean) / std, survived[train])
+    predicted = ((features[test] - mean) / std) @ w + b > 0
+    truth = survived[test]
+    return float(0.5 * (np.mean(predicted[truth]) + np.mean(~predicted[~truth])))
