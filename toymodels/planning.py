@@ -1,18 +1,24 @@
-"""Memory planning: bytes per member of a sweep, from shapes alone (nothing is trained).
+"""Planning a sweep before running it: bytes per member, FLOPs per step and an estimated time.
 
 For each static point of `spec` (one compiled program each), `memory_plan` reports
 
-    state        bytes of one member's training state      Σ leaves of eval_shape(init)
-    record       bytes of one member's observations at one logged step (as the engine stores them)
-    records      R = steps / log_every + 1 (step 0 and after every chunk)
-    results      bytes of one member's in-memory results    R · record + 8 (diverged_step)
-    temporary    XLA scratch of one chunk per member        temp(2 members) − temp(1 member)
-    fixed        XLA scratch not proportional to members    temp(1 member) − temporary
+    state          bytes of one member's training state      Σ leaves of eval_shape(init)
+    record         bytes of one member's observations at one logged step (as the engine stores them)
+    records        R = number of recorded steps (step 0 and every logged step)
+    results        bytes of one member's in-memory results    R · record + 8 (diverged_step)
+    temporary      XLA scratch of one chunk for one member     temp(1 member)
+    flops          FLOPs of one member's optimisation step     XLA cost analysis of the lowered step
 
-(temp = `memory_analysis().temp_size_in_bytes` of `jit(vmap(make_chunk(system, log_every)))`
-compiled for this backend), and the planning estimate
+`state`, `record` and `flops` come from abstract evaluation (`jax.eval_shape`, the cost analysis of
+the *lowered*, uncompiled step): nothing is compiled for them. `temporary` is the
+`memory_analysis().temp_size_in_bytes` of `jit(vmap(chunk))` for one member, compiled once per
+static point (`chunk` = steps then `observe`, with a traced step count, as the engine runs it).
+It counts all of one member's scratch as per-member: an upper bound for a block of several
+members, exact for a block of one (the engine's CPU blocks are one or a few members).
 
-    peak ≈ members · (state + results) + devices · (block · temporary + fixed),
+The planning estimate of memory is
+
+    peak ≈ largest point's (members · state) + all results + devices · block · temporary,
 
 where `block` is how many members one device advances at once (the engine's `member_block`, in
 the `timings` attr of a result: 1 or a few on CPU, all of a device's members on GPU/TPU).
@@ -23,20 +29,28 @@ Not counted: XLA/JAX runtime overhead and the compiled code, the Python process 
 libraries (a few hundred MB), the host copy of the state made at each checkpoint (one more
 `members · state` on the host while it is written), the second copy made when the parts of a
 sweep with static axes are merged, and padding members (< devices per program).
+
+`time_plan` measures seconds per member-step of each static point by running its compiled chunk
+(the same program `memory_plan` compiled: no second compile) for a few steps on one member, on
+the first device JAX sees; the run's estimate is Σ_points steps · ⌈members / devices⌉ · that,
+an upper bound where the engine vmaps several members per block (GPU/TPU; small systems on CPU).
 """
 
 from __future__ import annotations
 
 import functools
+import time
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
-from toymodels.engine import make_chunk
+from toymodels.engine import chunk_program
 from toymodels.spec import Spec, System
 
 DIVERGED_BYTES = 8  # diverged_step: one int64 per member
+TIMED_SECONDS = 0.2  # time_plan runs a point's chunk for at least this long (or the whole run)
 
 
 def tree_bytes(tree: Any) -> int:
@@ -45,80 +59,157 @@ def tree_bytes(tree: Any) -> int:
                    for x in jax.tree.leaves(tree)))
 
 
-def member_inputs(names: tuple[str, ...], members: int, dtype: np.dtype):
-    """Shapes of what the engine feeds its vmapped init: (keys, hp) for `members` members."""
-    keys = jax.ShapeDtypeStruct((members, 2), np.uint32)
-    return keys, {name: jax.ShapeDtypeStruct((members,), dtype) for name in names}
+def uses_x64(system: System) -> bool:
+    """As the engine: float64 for a system with precision float64 (or with x64 already on)."""
+    return jax.config.jax_enable_x64 or getattr(system, "precision", "float32") == "float64"
 
 
-def chunk_temporary_bytes(system: System, names: tuple[str, ...], log_every: int, members: int,
-                          dtype: np.dtype) -> int:
-    """XLA scratch bytes of one compiled chunk (`log_every` steps + observe) for `members`."""
-    keys, hp = member_inputs(names, members, dtype)
-    state = jax.eval_shape(jax.vmap(system.init), keys, hp)
-    chunk = jax.jit(jax.vmap(make_chunk(system, log_every)))
-    return int(chunk.lower(state, hp).compile().memory_analysis().temp_size_in_bytes)
+def member_inputs(names: tuple[str, ...], dtype: np.dtype):
+    """Shapes of what the engine feeds its vmapped programs for one member: (key, hp)."""
+    keys = jax.ShapeDtypeStruct((1, 2), np.uint32)
+    return keys, {name: jax.ShapeDtypeStruct((1,), dtype) for name in names}
 
 
 @functools.cache
-def program_plan(system: System, names: tuple[str, ...], log_every: int, x64: bool) -> dict[str, int]:
-    """Per-member bytes of one compiled program: state, one record, chunk scratch (cached)."""
-    with jax.enable_x64(x64):  # as the engine: float64 for such a system, without a global switch
-        dtype = np.float64 if x64 else np.float32
-        keys, hp = member_inputs(names, 1, dtype)
+def compiled_point(system: System, names: tuple[str, ...]):
+    """(abstract state, hp shapes, observation shapes, flops per step, compiled one-member chunk)."""
+    with jax.enable_x64(uses_x64(system)):
+        dtype = np.float64 if uses_x64(system) else np.float32
+        keys, hp = member_inputs(names, dtype)
         state = jax.eval_shape(jax.vmap(system.init), keys, hp)
         observed = jax.eval_shape(jax.vmap(system.observe), state, hp)
-        one, two = (chunk_temporary_bytes(system, names, log_every, n, dtype) for n in (1, 2))
+        one = {k: jax.ShapeDtypeStruct((), dtype) for k in hp}
+        member_state = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape[1:], x.dtype), state)
+        cost = jax.jit(system.step).lower(member_state, one).cost_analysis() or {}
+        chunk = jax.jit(jax.vmap(chunk_program(system), in_axes=(None, 0, 0)))
+        compiled = chunk.lower(jax.ShapeDtypeStruct((), np.int32), state, hp).compile()
+    return state, hp, observed, float(cost.get("flops", 0.0)), compiled
+
+
+def program_plan(system: System, hparams: dict[str, float]) -> dict[str, Any]:
+    """Per-member bytes and FLOPs of one static point (compiled at most once, cached)."""
+    state, _, observed, flops, compiled = compiled_point(system, tuple(sorted(hparams)))
     # The engine records every observation as result_type(dtype, float32) (ints become float64).
     record = sum(int(np.prod(x.shape[1:], dtype=np.int64)) * np.result_type(x.dtype, np.float32).itemsize
                  for x in observed.values())
-    return {"state_bytes": tree_bytes(state), "record_bytes": record, "temporary_bytes": two - one,
-            "fixed_temporary_bytes": max(2 * one - two, 0)}
+    return {"state_bytes": tree_bytes(state), "record_bytes": record,
+            "temporary_bytes": int(compiled.memory_analysis().temp_size_in_bytes), "flops_per_step": flops}
 
 
-def point_plan(system: System, spec: Spec) -> dict[str, int]:
-    """Per-member byte counts of one static point of `spec` (see the module docstring)."""
-    x64 = jax.config.jax_enable_x64 or getattr(system, "precision", "float32") == "float64"
-    plan = program_plan(system, tuple(sorted(spec.hparams)), spec.log_every, x64)
-    records = spec.steps // spec.log_every + 1
-    return {**plan, "records": records,
-            "results_bytes": records * plan["record_bytes"] + DIVERGED_BYTES}
+def point_hparams(spec: Spec, fixed: dict[str, Any]) -> dict[str, float]:
+    """One member's hyperparameters at a static point (its values; the first of each dynamic axis)."""
+    base = {**spec.hparams, **{k: v for k, v in fixed.items() if k in spec.hparams}}
+    return {**base, **{k: v[0] for k, v in spec.dynamic_axes().items()}}
 
 
 def memory_plan(spec: Spec) -> dict[str, Any]:
-    """Bytes per member of every static point of `spec`, and the totals for its members.
+    """Bytes and FLOPs per member of every static point of `spec`, and the totals for its members.
 
-    Returns {"members", "records", "points": [{"point", per-member bytes (see the module
-    docstring), "state_total_bytes", "results_total_bytes"}], "state_total_bytes",
-    "results_total_bytes"}. Totals over points add up: every point's results stay in memory
-    until they are merged; points run one after the other, so the largest point's state is what
-    is resident at once (`state_peak_bytes`).
+    Returns {"members" (per point), "records", "points": [{"point" (the values it fixes),
+    per-member keys (see the module docstring), "state_total_bytes",
+    "results_total_bytes", "flops_total_per_step"}], "state_peak_bytes", "results_total_bytes",
+    "flops_per_step"}. Points run one after the other, so the largest point's state is what is
+    resident at once (`state_peak_bytes`); every point's results stay in memory until they are
+    merged (`results_total_bytes` adds up); `flops_per_step` is Σ over points of members · flops.
     """
     spec.validate()
     members = spec.n_members
+    records = len(spec.record_steps())
     points = []
-    for point, system in spec.systems():
-        plan = point_plan(system, spec)
+    for fixed, system in spec.systems():
+        plan = program_plan(system, point_hparams(spec, fixed))
+        results = records * plan["record_bytes"] + DIVERGED_BYTES
         points.append({
-            "point": point,
-            **plan,
+            "point": fixed, **plan, "records": records, "results_bytes": results,
             "state_total_bytes": members * plan["state_bytes"],
-            "results_total_bytes": members * plan["results_bytes"],
+            "results_total_bytes": members * results,
+            "flops_total_per_step": members * plan["flops_per_step"],
         })
     return {
         "members": members,
-        "records": spec.steps // spec.log_every + 1,
+        "records": records,
         "points": points,
         "state_peak_bytes": max(p["state_total_bytes"] for p in points),
         "results_total_bytes": sum(p["results_total_bytes"] for p in points),
+        "flops_per_step": sum(p["flops_total_per_step"] for p in points),
     }
 
 
 def peak_bytes(plan: dict[str, Any], *, block: int, devices: int = 1) -> int:
-    """peak ≈ largest point's state + all results + devices · (block · temporary + fixed).
+    """peak ≈ largest point's state + all results + devices · block · temporary.
 
     `block` is capped at the members one device holds, ⌈members / devices⌉."""
     block = min(block, -(-plan["members"] // devices))
-    scratch = max(devices * (block * p["temporary_bytes"] + p["fixed_temporary_bytes"])
-                  for p in plan["points"])
+    scratch = max(devices * block * p["temporary_bytes"] for p in plan["points"])
     return plan["state_peak_bytes"] + plan["results_total_bytes"] + scratch
+
+
+def seconds_per_member_step(system: System, hparams: dict[str, float], max_steps: int) -> float:
+    """Run the point's compiled one-member chunk (zero state) and time it: seconds per step.
+
+    Steps double from 1 until a run takes ≥ TIMED_SECONDS or reaches `max_steps`; the first
+    (warm-up) call is not timed. The values of a zero state do not change the work done."""
+    state, hp, _, _, compiled = compiled_point(system, tuple(sorted(hparams)))
+    with jax.enable_x64(uses_x64(system)):
+        zeros = jax.tree.map(lambda x: jnp.zeros(x.shape, x.dtype), state)
+        values = {k: jnp.full(x.shape, hparams[k], x.dtype) for k, x in hp.items()}
+        jax.block_until_ready(compiled(np.int32(1), zeros, values))
+        n = 1
+        while True:
+            start = time.perf_counter()
+            jax.block_until_ready(compiled(np.int32(n), zeros, values))
+            elapsed = time.perf_counter() - start
+            if elapsed >= TIMED_SECONDS or n >= max_steps:
+                return elapsed / n
+            n = min(2 * n, max_steps)
+
+
+def time_plan(spec: Spec, devices: int | None = None) -> dict[str, Any]:
+    """Measured seconds per member-step per point and the estimated run time on `devices` devices
+    (default: those JAX sees): Σ_points steps · ⌈members / devices⌉ · seconds per member-step."""
+    devices = devices or len(jax.devices())
+    local = -(-spec.n_members // devices)
+    per_point = [seconds_per_member_step(system, point_hparams(spec, fixed), spec.steps)
+                 for fixed, system in spec.systems()]
+    return {"devices": devices, "backend": jax.default_backend(), "seconds_per_member_step": per_point,
+            "seconds": float(sum(spec.steps * local * s for s in per_point))}
+
+
+def human_bytes(n: float) -> str:
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if abs(n) < 1000 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.3g} {unit}"
+        n /= 1000
+    raise AssertionError
+
+
+def human_seconds(s: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if s >= size:
+            return f"{s / size:.3g} {unit}"
+    return f"{s:.3g} s"
+
+
+def format_plan(spec: Spec, plan: dict[str, Any], timing: dict[str, Any] | None = None) -> str:
+    """The `toymodels run --plan` text: one line per static point, then the totals (bytes exact)."""
+    lines = [f"static points: {len(plan['points'])}   members per point: {plan['members']}   "
+             f"members: {plan['members'] * len(plan['points'])}   steps: {spec.steps}   records: {plan['records']}",
+             "point | state B/member | results B/member (record B) | scratch B/member | FLOP/step/member"
+             + (" | est. time" if timing else "")]
+    for i, p in enumerate(plan["points"]):
+        point = ", ".join(f"{k}={v}" for k, v in p["point"].items()) or "-"
+        time_text = (f" | {human_seconds(spec.steps * -(-plan['members'] // timing['devices']) * s)}"
+                     if timing and (s := timing["seconds_per_member_step"][i]) else "")
+        lines.append(f"{point} | {p['state_bytes']} | {p['results_bytes']} ({p['record_bytes']}) | "
+                     f"{p['temporary_bytes']} | {p['flops_per_step']:.4g}{time_text}")
+    lines += [
+        f"state (largest point): {plan['state_peak_bytes']} B ({human_bytes(plan['state_peak_bytes'])})",
+        f"results (all points): {plan['results_total_bytes']} B ({human_bytes(plan['results_total_bytes'])})",
+        f"scratch per member in a block (largest point): {max(p['temporary_bytes'] for p in plan['points'])} B",
+        f"FLOPs per step (all members): {plan['flops_per_step']:.4g}",
+    ]
+    if timing:
+        lines.append(f"estimated time on {timing['devices']} {timing['backend']} device(s): "
+                     f"{human_seconds(timing['seconds'])} (measured steps of one member, "
+                     f"members not vmapped together: an upper bound)")
+    return "\n".join(lines)
