@@ -43,8 +43,6 @@ def build_parser() -> argparse.ArgumentParser:
                      help="save the training state at most this often (default: 10)")
     run.add_argument("--plan", action="store_true",
                      help="print the static points, members, bytes, FLOPs and an estimated time; do not train")
-    run.add_argument("--plan", action="store_true",
-                     help="print the static points, members, bytes, FLOPs and an estimated time; do not train")
     report = commands.add_parser("report", help="redo the figures and summary.json of a finished run")
     report.add_argument("dir")
     report.add_argument("--phase", metavar="X,Y", help="draw the phase map and heatmaps over these two swept axes")
@@ -105,12 +103,6 @@ def build_spec(args: argparse.Namespace) -> Spec:
 
 def command_run(args: argparse.Namespace) -> None:
     spec = build_spec(args)
-    if args.plan:
-        from toymodels.planning import format_plan, memory_plan, time_plan
-
-        print(f"plan of {args.name} --preset {args.preset}")
-        print(format_plan(spec, memory_plan(spec), time_plan(spec)))
-        return
     if args.plan:
         from toymodels.planning import format_plan, memory_plan, time_plan
 
