@@ -122,8 +122,12 @@ def widest(ds: xr.Dataset) -> xr.Dataset:
 
 
 def by_seed(da: xr.DataArray, axis: str) -> np.ndarray:
-    """(seeds × points) array of a DataArray with dims seed, `axis` and singleton leftovers."""
-    return da.squeeze(drop=True).transpose("seed", axis).values
+    """(seeds × points) array of a DataArray with dims seed, `axis` (either may be absent or of
+    size 1) and singleton leftovers."""
+    da = da.squeeze(drop=True)
+    for dim in ("seed", axis):
+        da = da if dim in da.dims else da.expand_dims(dim)
+    return da.transpose("seed", axis).values
 
 
 def off_plateau(curve: np.ndarray) -> np.ndarray:

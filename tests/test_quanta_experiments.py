@@ -4,24 +4,26 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from toymodels.experiments.cli import main
 
 
-@pytest.mark.slow
-def test_quanta_scaling_tiny_writes_the_exponents(tmp_path):
-    """Two widths = two compiled programs (~45 s of CPU), so it is in the slow suite."""
+def test_quanta_scaling_report_writes_the_ledger_keys(tmp_path):
+    """One compiled width (the default preset runs end to end in tests/test_claims.py)."""
     out = tmp_path / "scaling"
-    assert main(["run", "quanta-scaling", "--preset", "tiny", "--out", str(out), "--quiet"]) == 0
+    argv = ["run", "quanta-scaling", "--preset", "tiny", "--sweep", "width=16", "--out", str(out), "--quiet"]
+    assert main(argv) == 0
     summary = json.loads((out / "summary.json").read_text())
-    assert set(summary) == {"alpha", "alpha_N", "alpha_S", "alpha_D", "beta"}
+    assert set(summary) >= {"alpha", "alpha_N", "alpha_S", "alpha_D", "beta", "n_learned",
+                            "test_train_overlap"}
     assert summary["alpha"] == {"value": 0.4, "code_alpha": 1.4}
-    assert summary["alpha_N"]["predicted"] == 0.4
-    assert abs(summary["alpha_D"]["predicted"] - 0.4 / 1.4) < 1e-9
-    assert summary["alpha_N"]["points"] == 2 and summary["alpha_N"]["value"] is not None
-    for key in ("alpha_N", "alpha_S", "alpha_D", "beta"):
-        assert len(summary[key]["ci"]) == 2
+    assert summary["alpha_N"]["theory"] == 0.4
+    assert abs(summary["alpha_D"]["theory"] - 0.4 / 1.4) < 1e-9
+    # 3 D values (online, 128, 512) × 2 seeds: the tiny task's 2^8 inputs are mostly in a set of 512
+    overlap = summary["test_train_overlap"]
+    assert overlap["data"] == 512 and 0.3 < overlap["value"] <= 1 and overlap["online"] > 0.9
+    assert summary["n_learned"]["n"] == 2 and summary["n_learned"]["n_tasks"] == 6
+    for key in ("alpha_S", "alpha_D"):
+        assert set(summary[key]) >= {"value", "lo", "hi", "n", "resampled"}
     assert (out / "quanta-scaling.png").stat().st_size > 0
 
 

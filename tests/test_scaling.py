@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import scipy.stats
 import xarray as xr
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from toymodels.theory.scaling import (
-    bootstrap_power_law,
-    fit_learned_steps,
+    bootstrap_interval,
+    bootstrap_points,
+    bootstrap_seeds,
     fit_power_law,
+    learned_points,
     learned_step,
     predicted_exponents,
     quanta_learned,
@@ -45,15 +48,36 @@ def test_plain_fit_is_biased_by_a_floor_that_the_offset_fit_removes():
     assert fit_power_law(X, y, offset=True).exponent == pytest.approx(0.8, abs=0.02)
 
 
-def test_bootstrap_interval_covers_the_true_exponent():
+def test_seed_bootstrap_interval_covers_the_true_exponent():
     rng = np.random.default_rng(0)
     seeds = 3.0 * X**-0.4 * np.exp(0.1 * rng.standard_normal((5, len(X))))
-    result = bootstrap_power_law(X, seeds, samples=300)
-    assert result.ci[0] <= result.value <= result.ci[1]
-    assert result.ci[0] < 0.4 < result.ci[1]
-    assert result.ci[1] - result.ci[0] < 0.2
-    single = bootstrap_power_law(X, seeds[:1], samples=100)   # one seed: resample points
-    assert single.ci[0] <= single.value <= single.ci[1]
+    result = bootstrap_seeds(X, seeds, samples=300)
+    assert result.lo <= result.value <= result.hi and result.lo < 0.4 < result.hi
+    assert result.hi - result.lo < 0.2
+    assert (result.n, result.resampled) == (5, "seeds")
+    assert np.isnan(bootstrap_seeds(X, seeds[:1]).lo)        # one seed: no seed interval
+
+
+def test_points_bootstrap_covers_the_truth_in_about_95_percent_of_datasets():
+    """Coverage of the pairs bootstrap on 60 independent noisy datasets of 10 points."""
+    x = np.geomspace(10, 1e4, 10)
+    rng = np.random.default_rng(1)
+    covered = 0
+    for _ in range(60):
+        y = 2.0 * x**-0.5 * np.exp(0.2 * rng.standard_normal(len(x)))
+        result = bootstrap_points(x, y, samples=300)
+        covered += result.lo <= 0.5 <= result.hi
+    assert covered >= 48          # ≥ 80 % (95 % nominal; the pairs bootstrap is a bit narrow at n = 10)
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 2**31), level=st.sampled_from([0.5, 0.9, 0.95]))
+def test_bootstrap_interval_of_the_mean_matches_the_normal_interval(seed, level):
+    data = np.random.default_rng(seed).standard_normal(400)
+    lo, hi = bootstrap_interval(lambda i: data[i].mean(), len(data), samples=2000, level=level, seed=seed)
+    half = scipy.stats.norm.ppf(0.5 + level / 2) * data.std() / np.sqrt(len(data))
+    assert lo == pytest.approx(data.mean() - half, abs=0.3 * half)
+    assert hi == pytest.approx(data.mean() + half, abs=0.3 * half)
 
 
 def test_too_few_points_give_nan_not_an_error():
@@ -85,4 +109,4 @@ def test_beta_fit_recovers_steps_to_learn_exponent(beta, seed):
     noise = np.exp(0.05 * np.random.default_rng(seed).standard_normal((3, 20)))
     steps = xr.DataArray(50 * probs**-beta * noise, dims=("seed", "subtask"))
     steps = steps.where(steps < 50 * probs[12] ** -beta)   # rarer subtasks never learned → NaN
-    assert fit_learned_steps(steps, probs).exponent == pytest.approx(beta, abs=0.1)
+    assert fit_power_law(*learned_points(steps, probs)).exponent == pytest.approx(beta, abs=0.1)

@@ -97,7 +97,6 @@ def test_bad_settings_are_config_errors():
         SparseParityMLP(n_tasks=4, n=8).check({"lr": 1e-3, "alpha": 0.0, "data": 0.0})
 
 
-@pytest.mark.slow
 def test_training_learns_the_frequent_subtask_from_chance():
     """Loss starts at ≈ 1 bit (chance) and the most frequent parity is learned (Bayes loss 0)."""
     system = SparseParityMLP(n_tasks=2, n=6, k=2, width=32, batch=256, test_per_task=128)
