@@ -81,8 +81,9 @@ def report(ds: xr.Dataset, out: Path) -> dict[str, Any]:
     dims_per_feature(inverse, dstar.values, marked, plateau).savefig(out / "superposition-geometry.png", dpi=120)
     represented = (final["norm"] >= REPRESENTED) & (dstar < WINDOW[1])
     d_i = final["dimensionality"]
-    chosen = [i for i in np.linspace(0, ds.sizes["density"] - 1, 6).astype(int)
-              if float(dstar.isel(density=i).mean()) < WINDOW[1]]
+    mean_dstar = dstar.mean("seed").values
+    candidates = np.flatnonzero((mean_dstar > 0.25) & (mean_dstar < WINDOW[1]))
+    chosen = sorted(set(candidates[np.linspace(0, len(candidates) - 1, 5).astype(int)])) if len(candidates) else []
     panels = {f"1/(1-S)={inverse[i]:.3g}\nD*={float(dstar.isel(density=i).mean()):.2f}":
               d_i.isel(density=i).where(represented.isel(density=i)).values.ravel() for i in chosen}
     panels = {k: v[np.isfinite(v)] for k, v in panels.items()}

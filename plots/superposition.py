@@ -78,15 +78,21 @@ def dimensionality_histogram(panels: dict[str, np.ndarray], fractions: dict[str,
     return fig
 
 
-def feature_columns(panels: dict[str, np.ndarray], importance: np.ndarray) -> Figure:
-    """W's columns (2, n) as arrows in the plane, one panel per sparsity; colour = importance."""
-    fig, axes = plt.subplots(1, len(panels), figsize=(2.6 * len(panels), 2.9), constrained_layout=True,
+def feature_columns(panels: dict[str, np.ndarray], importance: np.ndarray, columns: int = 4) -> Figure:
+    """W's columns (2, n) as arrows in the plane, one panel per sparsity; colour by feature (importance)."""
+    rows = -(-len(panels) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(2.4 * columns, 2.5 * rows + 0.4), constrained_layout=True,
                              squeeze=False)
-    colours = plt.cm.viridis(importance / importance.max())
-    for ax, (title, w) in zip(axes[0], panels.items(), strict=True):
+    colours = plt.cm.plasma(np.linspace(0, 0.85, len(importance)))
+    for ax in axes.ravel()[len(panels):]:
+        ax.axis("off")
+    for ax, (title, w) in zip(axes.ravel(), panels.items(), strict=False):
         for i in range(w.shape[1]):
-            ax.plot([0, w[0, i]], [0, w[1, i]], color=colours[i], lw=2)
+            label = f"feature {i + 1} (I = {importance[i]:.2f})"
+            ax.plot([0, w[0, i]], [0, w[1, i]], color=colours[i], lw=2, label=label)
             ax.plot(w[0, i], w[1, i], "o", color=colours[i], ms=4)
         ax.set(xlim=(-1.5, 1.5), ylim=(-1.5, 1.5), aspect="equal", xticks=[], yticks=[], title=title)
-        ax.title.set_fontsize(8)
+        ax.title.set_fontsize(9)
+    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside lower center", ncol=len(importance),
+               fontsize=7)
     return fig
