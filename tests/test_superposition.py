@@ -191,3 +191,11 @@ def test_same_seed_gives_the_same_numbers():
     spec = tm.Spec(system, system.hparams(), seeds=1, steps=20, log_every=10)
     a, b = tm.run(spec, quiet=True), tm.run(spec, quiet=True)
     np.testing.assert_array_equal(a["W"].values, b["W"].values)
+
+
+@pytest.mark.parametrize("name", ["superposition-phases", "superposition-geometry", "superposition-intro"])
+def test_every_preset_is_a_valid_spec(name):
+    experiment = get(name)
+    assert experiment.claims
+    for preset in ("tiny", "default", "paper"):
+        assert isinstance(experiment.spec(preset).validate().system, Superposition)
