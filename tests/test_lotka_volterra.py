@@ -50,31 +50,46 @@ def test_exclusion_condition_closed_form():
     assert sp.simplify(invaded.lhs - (r1 - a12 * r2 / a22)) == 0 and invaded.rhs == 0
 
 
-coefficient = st.floats(0.2, 2.0)
+positive = st.floats(0.3, 2.0)
+margin = st.floats(0.05, 0.9)   # |invasion rate| as a fraction of the invader's r: away from the boundary
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(coefficient, coefficient, coefficient, coefficient, coefficient, coefficient)
-def test_outcome_matches_integration(g1, g2, s1, s2, c12, c21):
-    """Closed-form outcome = where a positive start ends after a long integration."""
+@given(positive, positive, positive, positive, margin, margin, st.booleans(), st.booleans())
+def test_outcome_matches_integration(g1, g2, s1, s2, m1, m2, invade_1, invade_2):
+    """Closed-form outcome = where positive starts end after a long integration, for all four outcomes.
+
+    The competition coefficients are solved from chosen invasion rates λ_2 = g2 − c21 s2 g1/s1 (2 into
+    1's equilibrium) and λ_1 = g1 − c12 s1 g2/s2, each ±(margin × the invader's r), so no draw sits on
+    the boundary between outcomes and every outcome is drawn.
+    """
+    lam_2 = (1 if invade_2 else -1) * m2 * g2
+    lam_1 = (1 if invade_1 else -1) * m1 * g1
+    c21 = (g2 - lam_2) * s1 / (s2 * g1)
+    c12 = (g1 - lam_1) * s2 / (s1 * g2)
     params = TwoSpecies(np.array([g1, g2]), np.array([[-s1, -c12 * s1], [-c21 * s2, -s2]]))
     outcome = two_species_outcome(params)
-    invasion = [g2 - c21 * s2 * g1 / s1, g1 - c12 * s1 * g2 / s2]
-    if min(abs(v) for v in invasion) < 0.05:   # too close to the boundary to integrate decisively
-        return
-    # an asymmetric start: a symmetric one can sit on the separatrix of a bistable system
-    end = integrate(params.r, params.a, np.array([0.3, 0.23]) * np.array([g1 / s1, g2 / s2]))
-    alive = end > 1e-3
+    capacity = np.array([g1 / s1, g2 / s2])
+    # 1 established, 2 invades (and vice versa); t long enough for the slowest rate 0.05 · 0.3 to act
+    near_1 = integrate(params.r, params.a, capacity * np.array([0.9, 0.05]), t=3000.0)
+    near_2 = integrate(params.r, params.a, capacity * np.array([0.05, 0.9]), t=3000.0)
+    alive_1, alive_2 = near_1 > 1e-3, near_2 > 1e-3
     if outcome == "1 wins":
-        assert alive[0] and not alive[1]
+        assert alive_1.tolist() == [True, False] and alive_2.tolist() == [True, False]
+        assert (invade_1, invade_2) == (True, False)
     elif outcome == "2 wins":
-        assert alive[1] and not alive[0]
+        assert alive_1.tolist() == [False, True] and alive_2.tolist() == [False, True]
+        assert (invade_1, invade_2) == (False, True)
     elif outcome == "coexistence":
-        assert alive.all()
         interior = np.linalg.solve(params.a, -params.r)
-        np.testing.assert_allclose(end, interior, rtol=1e-4)
+        np.testing.assert_allclose(near_1, interior, rtol=1e-4)
+        np.testing.assert_allclose(near_2, interior, rtol=1e-4)
+        assert invade_1 and invade_2
+    elif outcome == "bistable":   # the established species keeps out the invader: the start decides
+        assert alive_1.tolist() == [True, False] and alive_2.tolist() == [False, True]
+        assert not invade_1 and not invade_2
     else:
-        assert alive.sum() == 1   # bistable: one of them wins, depending on the start
+        raise AssertionError(f"unknown outcome {outcome!r}")
 
 
 def test_bistable_winner_depends_on_start():
