@@ -31,7 +31,7 @@ from toymodels.sae import SparseAutoencoder, true_features
 from toymodels.spec import require
 from toymodels.theory.sae import dark_matter, mcc
 
-L1 = tuple(float(x) for x in np.logspace(-1.5, 0.5, 5))
+L1 = tuple(float(x) for x in np.geomspace(0.1, 0.8, 4))
 RATIOS = (0.5, 1.0, 2.0, 4.0)
 
 
@@ -43,8 +43,8 @@ def tiny() -> Spec:
 
 def default() -> Spec:
     system = SparseAutoencoder()
-    return Spec(system, system.hparams(), sweep={"l1": L1, "dict_ratio": RATIOS}, seeds=6, steps=2000,
-                log_every=500)
+    return Spec(system, system.hparams(), sweep={"l1": L1, "dict_ratio": RATIOS}, seeds=6, steps=3000,
+                log_every=1000)
 
 
 def paper() -> Spec:
