@@ -24,7 +24,11 @@ def draw_skills(ax: Axes, skill: xr.DataArray, style: str = "-", label: bool = T
                 label=f"task {task}" if label else None)
 
 
-def skill_grid(skill: xr.DataArray, row: str, col: str, title: str = "") -> Figure:
+def label(value) -> str:
+    return f"{value:g}" if isinstance(value, float | np.floating) else str(value)
+
+
+def skill_grid(skill: xr.DataArray, row: str, col: str, title: str = "", ylabel: str = "skill") -> Figure:
     """A grid of skill-curve panels: one row per value of `row`, one column per value of `col`."""
     rows, cols = skill[row].values, skill[col].values
     fig, axes = plt.subplots(len(rows), len(cols), figsize=(3 * len(cols), 2.4 * len(rows)),
@@ -33,11 +37,11 @@ def skill_grid(skill: xr.DataArray, row: str, col: str, title: str = "") -> Figu
         for j, c in enumerate(cols):
             ax = axes[i, j]
             draw_skills(ax, skill.sel({row: r, col: c}), label=(i == j == 0))
-            ax.set_title(f"{row}={r}, {col}={c:g}", fontsize=8)
+            ax.set_title(f"{row}={label(r)}, {col}={label(c)}", fontsize=8)
     for ax in axes[-1]:
         ax.set_xlabel("step")
     for ax in axes[:, 0]:
-        ax.set_ylabel("skill")
+        ax.set_ylabel(ylabel)
     axes[0, 0].legend(fontsize=7)
     if title:
         fig.suptitle(title)
@@ -111,4 +115,20 @@ def exponent_panels(exponents: Mapping[str, xr.DataArray],
                     label=label)
         ax.set(xlabel=r"$\alpha$ (Zipf exponent)", ylabel=name)
         ax.legend(fontsize=7)
+    return fig
+
+
+def learning_times(t1: xr.DataArray, t2: xr.DataArray, hue: str) -> Figure:
+    """t2 vs t1 per member, one panel per value of `hue`, with the lines t2 = t1 and t2 = 2 t1 (Fig19)."""
+    values = t1[hue].values
+    fig, axes = plt.subplots(1, len(values), figsize=(4 * len(values), 4), sharex=True, sharey=True,
+                             constrained_layout=True, squeeze=False)
+    top = float(max(t1.max(), t2.max())) * 1.05
+    for ax, v in zip(axes[0], values, strict=True):
+        ax.scatter(t1.sel({hue: v}), t2.sel({hue: v}), alpha=0.6)
+        ax.plot([0, top], [0, top], "--", color="C3", lw=1, label="t2 = t1")
+        ax.plot([0, top / 2], [0, top], ":", color="C3", lw=1, label="t2 = 2 t1")
+        ax.set(title=f"{hue}={label(v)}", xlabel="t1 (steps)", xlim=(0, top), ylim=(0, top))
+    axes[0, 0].set_ylabel("t2 (steps)")
+    axes[0, 0].legend(fontsize=8)
     return fig

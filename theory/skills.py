@@ -132,17 +132,6 @@ def crossing_step(skill: xr.DataArray, threshold: float = 0.9,
                           vectorize=False)
 
 
-def power_law_exponent(y: xr.DataArray, dim: str, lo: float | None = None,
-                       hi: float | None = None) -> xr.DataArray:
-    """a in y ∝ x^{−a}: least-squares slope of log y vs log x along `dim`, over lo ≤ x ≤ hi."""
-    y = y.sel({dim: slice(lo, hi)})
-    logx = np.log(y[dim].astype(float))
-    logy = np.log(y.where(y > 0))
-    dx = logx - logx.mean()
-    slope = (dx * (logy - logy.mean(dim))).sum(dim) / (dx**2).sum()
-    return -slope
-
-
 def collapse(skill: xr.DataArray, p: xr.DataArray) -> xr.DataArray:
     """clip(1 − s_i, 0, 1)^{1/p_i}: one curve e^{−τ} for every task under the Resource model.
 
@@ -193,9 +182,9 @@ def fit_n0(skill: xr.DataArray, p: xr.DataArray, eta: float | xr.DataArray,
     """N0 minimising mean_{step, task} (s_geom − s_res)² by grid search, all members at once.
 
     `skill` has dims (*members, step, task); `p` dims (task,) or (*some members, task); `eta` is η'.
-    Default grid: 10^linspace(−4, 2, 121) (the paper uses 601 points on the same range).
+    Default grid: the paper's 10^linspace(−4, 2, 601) (Fig7-bottom).
     """
-    grid = np.logspace(-4, 2, 121) if grid is None else np.asarray(grid, float)
+    grid = np.logspace(-4, 2, 601) if grid is None else np.asarray(grid, float)
     members = [d for d in skill.dims if d not in ("step", "task")]
     first = skill.isel(step=0)
     p_all = p.broadcast_like(first)
@@ -225,3 +214,15 @@ def fit_n0(skill: xr.DataArray, p: xr.DataArray, eta: float | xr.DataArray,
         return N0Fit(n0.unstack("member"), mse.unstack("member"),
                      prediction.unstack("member").transpose(*members, "step", "task"))
     return N0Fit(*(x.isel(member=0, drop=True) for x in (n0, mse, prediction)))
+
+
+# --- sampled batches ----------------------------------------------------------------------------
+def batch_presence_factor(full_batch_ratio: float | np.ndarray, p2: float | np.ndarray,
+                          batch: int) -> np.ndarray:
+    """t2/t1 with batches of B: 1 + (R_full − 1) / (1 − (1 − p2)^B).
+
+    Once task 1 is learned, SignGD moves task 2 only in the batches that hold one of its samples,
+    a fraction 1 − (1 − p2)^B of them, so the phase after t1 (length (R_full − 1) t1 with the
+    full batch) is stretched by that factor.
+    """
+    return 1 + (np.asarray(full_batch_ratio, float) - 1) / (1 - (1 - np.asarray(p2, float)) ** batch)

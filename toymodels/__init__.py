@@ -8,7 +8,7 @@ from toymodels.graph_mlp import GraphMLP
 from toymodels.grokking_toy import GrokkingToy
 from toymodels.modular_mlp import ModularMLP
 from toymodels.sae import SparseAutoencoder
-from toymodels.skills import Domino, Geometry, Resource
+from toymodels.skills import Domino, Geometry, ParityTasksMLP, Resource, SquareTasksMLP
 from toymodels.sparse_parity import SparseParityMLP
 from toymodels.spec import ConfigError, Spec, System, geometric_steps
 from toymodels.store import finished_or, load, load_snapshots
@@ -17,12 +17,13 @@ from toymodels.transformer import Transformer
 
 __version__ = "0.1.0"
 
-SYSTEMS = (DeepLinear, Domino, Geometry, GraphMLP, GrokkingToy, ModularMLP, Resource, SparseAutoencoder,
-           SparseParityMLP, Superposition, Transformer)
+SYSTEMS = (DeepLinear, Domino, Geometry, GraphMLP, GrokkingToy, ModularMLP, ParityTasksMLP, Resource,
+           SparseAutoencoder, SparseParityMLP, SquareTasksMLP, Superposition, Transformer)
 
 __all__ = [
     "SYSTEMS", "ConfigError", "DeepLinear", "Domino", "Geometry", "GraphMLP", "GrokkingToy", "ModularMLP",
-    "Resource", "SparseAutoencoder", "SparseParityMLP", "Spec", "Superposition", "System", "Transformer",
+    "ParityTasksMLP", "Resource", "SparseAutoencoder", "SparseParityMLP", "Spec", "SquareTasksMLP",
+    "Superposition", "System", "Transformer",
     "finished_or",
     "geometric_steps", "load", "load_snapshots", "run", "tasks", "use_cpu_cores",
 ]

@@ -13,6 +13,7 @@
 Task vectors: "ortho" (a Haar-random orthonormal n-frame, n ≤ d), "random" (Gaussian rows
 normalised to 1), "modular" (u_i = e_i for i ≤ d, zero beyond: the basis-aligned vectors of
 `run_nsl_ortho.py`). Optimizers: sgd, signgd (Adam with β = (0, 0)), adam, or any optax name.
+`per_task=False` records only the loss (no per-task `skill`, `n_align`): for n = 1000 scaling sweeps.
 
 Deviations, stated: (1) full batch uses Σ p_i ℓ_i, the B → ∞ limit of the sampled loss, not the
 notebook's `mean(ℓ·p)` (a 1/n factor: irrelevant for SignGD, relevant for SGD); (2) orthonormal
@@ -96,6 +97,7 @@ class Geometry:
     gradient: str = "autograd"
     batch: int = 0
     optimizer: str = "signgd"
+    per_task: bool = True
 
     divergence_key: ClassVar[str] = "loss"
 
@@ -127,10 +129,10 @@ class Geometry:
         require(hp["noise"] >= 0, f"noise must be >= 0, got {hp['noise']}")
 
     def observables(self) -> dict[str, tuple[str, ...]]:
-        return {"skill": ("task",), "n_align": ("task",)}
+        return {"skill": ("task",), "n_align": ("task",)} if self.per_task else {}
 
     def coords(self) -> dict[str, np.ndarray]:
-        return {"task": np.arange(1, self.n + 1)}
+        return {"task": np.arange(1, self.n + 1)} if self.per_task else {}
 
     def init(self, key: jax.Array, hp: Mapping[str, jax.Array]) -> GeometryState:
         vector_key, data_key = jax.random.split(key)
@@ -154,6 +156,8 @@ class Geometry:
         skill = self.skills(state)
         z = state.vectors @ state.x
         losses = (1.0 - skill) ** 2 if self.loss == "mse" else jax.nn.softplus(-z)  # −log σ(z)
+        if not self.per_task:
+            return {"loss": jnp.sum(p * losses)}
         aligned = state.vectors * self.descent_direction(state, p)[None, :] > 0
         return {"skill": skill, "loss": jnp.sum(p * losses), "n_align": aligned.sum(axis=1)}
 
