@@ -88,6 +88,8 @@ def build_spec(args: argparse.Namespace) -> Spec:
             for keys, rows in ties]
     given_once({"--set": [k for k, _ in sets], "--sweep": [k for k, _ in sweeps],
                 "--tie": [k for keys, _ in ties for k in keys]})
+    if {"log_every", "log_steps"} <= {k for k, _ in sets}:
+        raise ConfigError("give log_every (every k steps) or log_steps (a list), not both")
     for key, value in sorted(sets, key=lambda kv: kv[0] == "log_steps"):  # geometric:N needs the final steps
         spec = spec.set(key, value)
     for key, values in sweeps:

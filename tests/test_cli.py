@@ -67,6 +67,7 @@ BAD = [
     (["run", "modular-addition", "--tie", "lr,wd=0.1:1,0.2"], "has 1 values"),
     (["run", "modular-addition", "--tie", "lr=0.1,0.2"], "two or more keys"),
     (["run", "modular-addition", "--set", "log_steps=geometric:x"], "log_steps must be"),
+    (["run", "modular-addition", "--set", "log_steps=geometric:9", "--set", "log_every=10"], "not both"),
     (["run", "modular-addition", "--set", "snapshot_steps=7"], "snapshot step 7 is not a logged step"),
     (["run", "modular-addition", "--preset", "tiny", "--out", "/proc/toymodels-run"], "cannot use /proc/toymodels-run"),
     (["frobnicate"], "invalid choice"),

@@ -78,6 +78,11 @@ def test_geometric_schedule_from_the_command_line_reads_the_final_steps():
     assert list(spec.record_steps()) == [0, *geometric_steps(1000, 10)]
 
 
+def test_setting_log_every_replaces_a_list_of_steps():
+    spec = modular_spec().set("log_steps", "geometric:5").set("log_every", 20)
+    assert spec.log_steps is None and list(spec.record_steps()) == [0, 20, 40]
+
+
 @pytest.mark.parametrize("text", ["0,5,3", "5,10", "abc", "geometric:x", "linear:4"])
 def test_bad_log_steps_are_refused(text):
     with pytest.raises(tm.ConfigError):

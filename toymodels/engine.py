@@ -499,7 +499,6 @@ def merge_points(spec: Spec, parts: list[xr.Dataset]) -> xr.Dataset:
     merged = xr.merge(labelled, join="outer", compat="no_conflicts", combine_attrs="drop")
     merged = merged.reindex({k: list(v) for k, v in axes.items()})
     merged = merged.assign_coords({k: (g.dim, list(g.column(k))) for g in groups for k in g.keys})
-    member_dims = [d for d in parts[0]["diverged_step"].dims]
-    merged = merged.transpose(*spec.static_dims(), *member_dims, "step", ...)
+    merged = merged.transpose(*spec.static_dims(), *parts[0]["diverged_step"].dims, "step", ...)
     merged.attrs = {"timings": json.dumps([json.loads(p.attrs["timings"]) for p in parts])}
     return merged

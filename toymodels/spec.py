@@ -171,7 +171,7 @@ class Spec:
         """Return a copy with `key` set to `value` (strings are parsed to the key's type).
 
         A swept key stops being swept: the single value replaces the sweep. A key of a tied group
-        cannot be set alone (ConfigError)."""
+        cannot be set alone (ConfigError). Setting `log_every` drops `log_steps` (every k replaces the list)."""
         if key in ("log_steps", "snapshot_steps"):
             return self.set_steps(key, value)
         value = self.parse(key, value)
@@ -184,6 +184,8 @@ class Spec:
             return dataclasses.replace(spec, system=make_system(self.system, {key: value}))
         if key in self.hparams:
             return dataclasses.replace(spec, hparams={**self.hparams, key: float(value)})
+        if key == "log_every":
+            spec = dataclasses.replace(spec, log_steps=None)
         return dataclasses.replace(spec, **{key: value})
 
     def set_steps(self, key: str, value: Any) -> Spec:
