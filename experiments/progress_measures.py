@@ -1,20 +1,30 @@
 """`progress-measures`: the one-layer transformer of Nanda et al. (2023) grokking (a + b) mod p.
 
-Curves of train, test, restricted and excluded loss with the three phases (memorisation, circuit
-formation, cleanup; boundaries from `theory.progress`) shaded, and the key frequencies of the MLP
-neurons over time. Paper (p = 113, mainline run): memorisation 0–1.4k, circuit formation
-1.4k–9.4k, cleanup 9.4k–14k epochs; 5 key frequencies.
+Training keeps the parameters at `snapshot_steps`. The report chooses the key frequencies K once
+per member from its last snapshot (the final model, the paper's rule) and recomputes, with that
+fixed K, the restricted loss, the excluded loss and the Gini coefficients of the Fourier norms of
+W_E and of the neuron-logit map W_L at every snapshot (`toymodels.theory.progress`). The phases
+(memorisation, circuit formation, cleanup) are located on the observed train-accuracy and
+test-loss curves (rule in `toymodels.theory.progress`).
 
 summary.json keys:
-    members      one row per member: seed, swept values, final_train_acc, final_test_acc,
-                 final_restricted_loss, final_excluded_loss, key_freqs (final list),
-                 memorised, cleanup_start, cleanup_end (steps; null = never),
-                 restricted_half_step, test_half_step (halfway points of the log-loss drops),
-                 excluded_rise (excluded loss at cleanup_start / at memorised), diverged
-    phases_mean  {memorised, cleanup_start, cleanup_end}: means over members that reached them
-    restricted_before_test  fraction of members whose restricted loss drops (halfway) strictly
-                 before their test loss does (the paper's "circuit forms before grokking")
-    n_key_freqs_final_mean, final_test_acc_mean, n_members, n_diverged
+    key_freqs               per member (in `members` order): the sorted list of K
+    n_key_freqs_mean        {mean, lo, hi, n}: |K| over members (lo..hi = member range)
+    restricted_before_test  {value, n}: fraction of members whose restricted loss is halfway down
+                            (log, from its maximum to its later minimum) at least 10 % of the run
+                            earlier than their test loss
+    excluded_rise           {mean, lo, hi, n}: excluded loss at cleanup_start ÷ at memorised (the
+                            end / start of circuit formation), mean over members (lo..hi = range)
+    gini_rise_in_cleanup    {value, n}: fraction of members whose Gini coefficients of W_E *and*
+                            W_L are higher at cleanup_end than at cleanup_start
+    phases                  per member: {memorised, cleanup_start, cleanup_end} (steps; null = never)
+    late_spike              {value, n}: fraction of members whose train loss in the last 20 % of
+                            the run rises above 10 × its value where that window starts
+    members                 one row per member: seed (and swept values), key_freqs, the phase steps,
+                            restricted_half_step, test_half_step, excluded_rise, gini_embed_rise,
+                            gini_logit_map_rise, final accuracies and losses, diverged
+    n_members, n_diverged
+Values at a phase boundary are read at the nearest snapshot.
 """
 
 from __future__ import annotations
@@ -22,135 +32,231 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 import xarray as xr
 
-from toymodels import Spec
-from toymodels.experiments import Experiment, register
+from toymodels import Spec, load_snapshots
+from toymodels.experiments import Claim, Experiment, register
+from toymodels.experiments.common import member_dims, member_rows, scalar, spec_of
+from toymodels.masked import masked_mean
 from toymodels.plots.progress import key_frequency_map, progress_curves
-from toymodels.theory.progress import drop_step, progress_phases
-from toymodels.transformer import Transformer
+from toymodels.spec import require
+from toymodels.tasks.modular import operation_table
+from toymodels.theory.progress import (
+    drop_step,
+    key_frequencies,
+    measures,
+    neurons_per_frequency,
+    progress_phases,
+)
+from toymodels.transformer import Transformer, forward
+
+BEFORE_MARGIN = 0.1  # restricted halfway at least this fraction of the run before the test loss
+SPIKE_WINDOW, SPIKE_FACTOR = 0.2, 10.0
+
+
+def every(steps: int, n: int) -> tuple[int, ...]:
+    """n + 1 evenly spaced snapshot steps 0, steps/n, ..., steps."""
+    return tuple(int(s) for s in np.linspace(0, steps, n + 1))
 
 
 def tiny() -> Spec:
     system = Transformer(p=23, d_model=32, n_heads=4, d_mlp=128)
-    return Spec(
-        system,
-        {**system.hparams(), "lr": 3e-3, "train_fraction": 0.5},
-        seeds=1,
-        steps=300,
-        log_every=50,
-    )
+    hp = {**system.hparams(), "lr": 3e-3, "train_fraction": 0.5}
+    return Spec(system, hp, seeds=1, steps=300, log_every=50, snapshot_steps=every(300, 6))
 
 
 def default() -> Spec:
-    system = Transformer(p=59, d_model=64, n_heads=4, d_mlp=256)
-    return Spec(
-        system,
-        {**system.hparams(), "lr": 3e-3, "train_fraction": 0.4},
-        seeds=1,
-        steps=4000,
-        log_every=50,
-    )
+    system = Transformer(p=43, d_model=64, n_heads=4, d_mlp=128)
+    hp = {**system.hparams(), "lr": 3e-3, "train_fraction": 0.4}
+    return Spec(system, hp, seeds=3, steps=3000, log_every=50, snapshot_steps=every(3000, 30))
 
 
 def paper() -> Spec:
     system = Transformer(precision="float64")
-    return Spec(system, system.hparams(), seeds=1, steps=40000, log_every=100)
+    return Spec(system, system.hparams(), seeds=1, steps=40000, log_every=100, snapshot_steps=every(40000, 100))
 
 
-def optional(x: xr.DataArray) -> float | None:
-    value = float(x)
-    return value if np.isfinite(value) else None
+# --- measures over the snapshots --------------------------------------------------------------
+def train_masks(ds: xr.Dataset, system: Transformer, n_members: int) -> jax.Array:
+    """(members, p²) training masks, rebuilt as `Transformer.init` draws them from PRNGKey(seed)."""
+    spec = spec_of(ds)
+    index = np.ndindex(*ds["diverged_step"].shape)
+    masks = []
+    for at in index:
+        coords = {d: ds[d].values[i] for d, i in zip(member_dims(ds), at, strict=True)}
+        hp = {k: jnp.asarray(float(coords.get(k, v))) for k, v in spec["hparams"].items()}
+        masks.append(system.split(jax.random.PRNGKey(int(coords["seed"])), hp))
+    require(len(masks) == n_members, "snapshots and observations hold different numbers of members")
+    return jnp.stack(masks)
 
 
-def member_rows(ds: xr.Dataset) -> list[dict[str, Any]]:
-    """One summary row per member: final numbers, key frequencies and phase boundaries."""
-    phases = progress_phases(ds)
-    restricted_half = drop_step(ds["restricted_loss"], phases.memorised, 0.5)
-    test_half = drop_step(ds["test_loss"], phases.memorised, 0.5)
-    final = ds.isel(step=-1)
-    rows = []
-    for index in np.ndindex(*ds["diverged_step"].shape):
-        at = dict(zip(ds["diverged_step"].dims, index, strict=True))
-        start, mem = phases.cleanup_start.isel(at), phases.memorised.isel(at)
-        excluded = ds["excluded_loss"].isel(at)
-        rise = (
-            excluded.sel(step=start) / excluded.sel(step=mem)
-            if np.isfinite(start) and np.isfinite(mem)
-            else np.nan
-        )
-        rows.append(
-            {
-                **{d: ds[d].values[i].item() for d, i in at.items()},
-                "final_train_acc": float(final["train_acc"].isel(at)),
-                "final_test_acc": float(final["test_acc"].isel(at)),
-                "final_restricted_loss": float(final["restricted_loss"].isel(at)),
-                "final_excluded_loss": float(final["excluded_loss"].isel(at)),
-                "key_freqs": [
-                    int(k)
-                    for k in ds["freq"].values
-                    if bool(final["key_freqs"].isel(at).sel(freq=k))
-                ],
-                "memorised": optional(mem),
-                "cleanup_start": optional(start),
-                "cleanup_end": optional(phases.cleanup_end.isel(at)),
-                "restricted_half_step": optional(restricted_half.isel(at)),
-                "test_half_step": optional(test_half.isel(at)),
-                "excluded_rise": optional(rise),
-                "diverged": bool(ds["diverged_step"].isel(at) >= 0),
-            }
-        )
-    return rows
+def check_split(ds: xr.Dataset, system: Transformer, final: dict, train: jax.Array) -> None:
+    """The rebuilt split must give the observed final train loss (else the run's keys differ)."""
+    labels = jnp.asarray(operation_table(system.p, "add"))
+    ours = jax.vmap(lambda prm, tr: masked_mean(system.loss_per_pair(prm, labels), tr))(final, train)
+    seen = ds["train_loss"].isel(step=-1).values.reshape(-1)
+    if not np.allclose(np.asarray(ours), seen, rtol=1e-3, atol=1e-6):
+        raise RuntimeError("the training split rebuilt from the seeds does not reproduce the observed train loss")
 
 
-def mean_of(rows: list[dict[str, Any]], key: str) -> float | None:
-    values = [r[key] for r in rows if r[key] is not None]
-    return float(np.mean(values)) if values else None
+def snapshot_measures(ds: xr.Dataset, out: Path) -> tuple[xr.Dataset, np.ndarray]:
+    """Measures (member dims × snapshot `step`) with K fixed from each member's last snapshot; and K."""
+    steps, params = load_snapshots(out)
+    spec = spec_of(ds)
+    system = Transformer(**spec["static"])
+    require(int(steps[-1]) == int(ds["step"].values[-1]), "the last snapshot must be the final step (K comes from it)")
+    dims = member_dims(ds)
+    shape = ds["diverged_step"].shape
+    flat = jax.tree.map(lambda x: jnp.asarray(x).reshape(-1, *x.shape[len(shape):]), params)
+    final = jax.tree.map(lambda x: x[:, -1], flat)
+    train = train_masks(ds, system, int(np.prod(shape)))
+    check_split(ds, system, final, train)
+    key = jax.jit(jax.vmap(key_frequencies))(final)
+
+    def member(prm, k, tr):
+        return jax.lax.map(lambda q: measures(q, k, tr), prm)
+
+    values = jax.jit(jax.vmap(member))(flat, key, train)
+    neurons = jax.jit(jax.vmap(lambda prm: jax.lax.map(lambda q: neurons_per_frequency(forward(q)[1]), prm)))(flat)
+    data = {name: ((*dims, "step"), np.asarray(v).reshape(*shape, len(steps))) for name, v in values.items()}
+    data["neurons_per_freq"] = ((*dims, "step", "freq"), np.asarray(neurons).reshape(*shape, len(steps), -1))
+    coords = {**{d: ds[d] for d in dims}, "step": steps, "freq": np.arange(system.p // 2 + 1)}
+    return xr.Dataset(data, coords=coords), np.asarray(key).reshape(*shape, -1)
+
+
+def at_step(curve: xr.DataArray, step: xr.DataArray) -> xr.DataArray:
+    """curve at the snapshot nearest to `step` (per member; NaN where `step` is NaN)."""
+    index = np.abs(curve["step"].values[None] - step.values.reshape(-1, 1)).argmin(axis=1)
+    flat = curve.transpose(*step.dims, "step").values.reshape(-1, curve.sizes["step"])
+    values = np.where(np.isfinite(step.values.reshape(-1)), flat[np.arange(len(index)), index], np.nan)
+    return xr.DataArray(values.reshape(step.shape), dims=step.dims, coords=step.coords)
+
+
+def late_spike(train_loss: xr.DataArray) -> xr.DataArray:
+    """True where the train loss in the last 20 % of the run exceeds 10 × its value at the window start."""
+    steps = train_loss["step"].values
+    window = train_loss.sel(step=steps[steps >= steps[-1] * (1 - SPIKE_WINDOW)])
+    return window.max("step") > SPIKE_FACTOR * window.isel(step=0)
+
+
+def spread(x: xr.DataArray) -> dict[str, Any]:
+    """{mean, lo, hi, n} over the members where x is finite (lo..hi = member range)."""
+    values = x.values[np.isfinite(x.values)]
+    if not values.size:
+        return {"mean": None, "lo": None, "hi": None, "n": 0}
+    return {"mean": float(values.mean()), "lo": float(values.min()), "hi": float(values.max()), "n": int(values.size)}
+
+
+def fraction(x: xr.DataArray) -> dict[str, Any]:
+    return {"value": float(x.values.mean()), "n": int(x.size)}
 
 
 def report(ds: xr.Dataset, out: Path) -> dict[str, Any]:
-    """Progress-measure curves and key-frequency map of the first member; summary of all members."""
-    rows = member_rows(ds)
-    first = {d: 0 for d in ds["diverged_step"].dims}
-    row = rows[0]
-    bounds = tuple(
-        np.nan if row[k] is None else row[k] for k in ("memorised", "cleanup_start", "cleanup_end")
-    )
-    progress_curves(ds.isel(first), bounds, title=f"progress measures, member {first}").savefig(
-        out / "progress.png", dpi=120
-    )
-    key_frequency_map(ds["neurons_per_freq"].isel(first)).savefig(out / "key_freqs.png", dpi=120)
-    healthy = [r for r in rows if not r["diverged"]]
-    ordered = [
-        r
-        for r in healthy
-        if r["restricted_half_step"] is not None and r["test_half_step"] is not None
-    ]
+    """Fixed-K progress measures from the snapshots, phases, figures of the first member, summary."""
+    snaps, key = snapshot_measures(ds, out)
+    phases = progress_phases(ds)
+    restricted_half = drop_step(snaps["restricted_loss"], 0.0, 0.5)
+    test_half = drop_step(ds["test_loss"], 0.0, 0.5)
+    run_length = float(ds["step"].values[-1])
+    before = (test_half - restricted_half >= BEFORE_MARGIN * run_length).fillna(False)
+    rise = at_step(snaps["excluded_loss"], phases.cleanup_start) / at_step(snaps["excluded_loss"], phases.memorised)
+    gini_rises = {
+        name: at_step(snaps[name], phases.cleanup_end) - at_step(snaps[name], phases.cleanup_start)
+        for name in ("gini_embed", "gini_logit_map")
+    }
+    gini_up = ((gini_rises["gini_embed"] > 0) & (gini_rises["gini_logit_map"] > 0)).fillna(False)
+    spikes = late_spike(ds["train_loss"])
+    freqs = [np.flatnonzero(k).tolist() for k in key.reshape(-1, key.shape[-1])]
+    n_key = xr.DataArray(key.sum(axis=-1), dims=member_dims(ds))
+    final = ds.isel(step=-1)
+    rows = member_rows(ds, {
+        "memorised": phases.memorised,
+        "cleanup_start": phases.cleanup_start,
+        "cleanup_end": phases.cleanup_end,
+        "restricted_half_step": restricted_half,
+        "test_half_step": test_half,
+        "excluded_rise": rise,
+        "gini_embed_rise": gini_rises["gini_embed"],
+        "gini_logit_map_rise": gini_rises["gini_logit_map"],
+        "final_train_acc": final["train_acc"],
+        "final_test_acc": final["test_acc"],
+        "final_restricted_loss": snaps["restricted_loss"].isel(step=-1),
+        "final_excluded_loss": snaps["excluded_loss"].isel(step=-1),
+        "late_spike": spikes,
+    })
+    for row, k in zip(rows, freqs, strict=True):
+        row["key_freqs"] = k
+    first = dict.fromkeys(member_dims(ds), 0)
+    bounds = tuple(np.nan if rows[0][b] is None else rows[0][b] for b in ("memorised", "cleanup_start", "cleanup_end"))
+    figure = progress_curves(ds.isel(first), snaps.isel(first), bounds, title=f"progress measures, member {first}")
+    figure.savefig(out / "progress.png", dpi=120)
+    figure = key_frequency_map(snaps["neurons_per_freq"].isel(first), freqs[0])
+    figure.savefig(out / "key_freqs.png", dpi=120)
     return {
+        "key_freqs": freqs,
+        "n_key_freqs_mean": spread(n_key),
+        "restricted_before_test": fraction(before),
+        "excluded_rise": spread(rise),
+        "gini_rise_in_cleanup": fraction(gini_up),
+        "phases": [{b: row[b] for b in ("memorised", "cleanup_start", "cleanup_end")} for row in rows],
+        "late_spike": fraction(spikes),
         "members": rows,
         "n_members": len(rows),
-        "n_diverged": len(rows) - len(healthy),
-        "phases_mean": {
-            k: mean_of(healthy, k) for k in ("memorised", "cleanup_start", "cleanup_end")
-        },
-        "restricted_before_test": (
-            float(np.mean([r["restricted_half_step"] < r["test_half_step"] for r in ordered]))
-            if ordered
-            else None
-        ),
-        "n_key_freqs_final_mean": float(np.mean([len(r["key_freqs"]) for r in healthy]))
-        if healthy
-        else None,
-        "final_test_acc_mean": mean_of(healthy, "final_test_acc"),
+        "n_diverged": int(sum(row["diverged"] for row in rows)),
+        "final_test_acc_mean": scalar(final["test_acc"].mean()),
     }
 
+
+SOURCE = "Nanda et al. 2023, Fig. 7 / §5"
+CLAIMS = (
+    Claim(
+        source="Nanda et al. 2023, §4",
+        text="the final network uses a handful of key frequencies (≥ 4 per member here)",
+        key="n_key_freqs_mean",
+        paper="5 key frequencies (mainline, p = 113)",
+        accept=(4.0, None),
+        interval="member range",
+        reason="K by the authors' neuron rule on the final model",
+    ),
+    Claim(
+        source=SOURCE,
+        text="the restricted loss falls well before the test loss (circuit formed before grokking)",
+        key="restricted_before_test",
+        paper="restricted loss falls during circuit formation, well before the test loss",
+        accept=(1.0, 1.0),
+        partly=(0.5, 1.0),
+        reason="fraction of members halfway down ≥ 10 % of the run earlier",
+    ),
+    Claim(
+        source=SOURCE,
+        text="the excluded loss rises during circuit formation",
+        key="excluded_rise",
+        paper="excluded loss rises while train loss stays low (1.4k–9.4k epochs)",
+        accept=(2.0, None),
+        partly=(1.0, 2.0),
+        interval="member range",
+        reason="ratio end/start of circuit formation, at the nearest snapshots",
+    ),
+    Claim(
+        source=SOURCE,
+        text="the Gini coefficients of W_E and W_L in the Fourier basis rise during cleanup",
+        key="gini_rise_in_cleanup",
+        paper="both Gini coefficients rise sharply during cleanup (9.4k–14k epochs)",
+        accept=(1.0, 1.0),
+        partly=(0.5, 1.0),
+        reason="fraction of members where both rise from cleanup start to end",
+    ),
+)
 
 register(
     Experiment(
         name="progress-measures",
-        description="1-layer transformer, (a+b) mod p (Nanda et al. 2023): progress measures",
+        description="1-layer transformer, (a+b) mod p (Nanda et al. 2023): fixed-K progress measures",
         presets={"tiny": tiny, "default": default, "paper": paper},
         report=report,
+        claims=CLAIMS,
     )
 )

@@ -1,16 +1,166 @@
-"""The three-phase rule (theory.progress) and the `progress-measures` experiment end to end."""
+"""Fixed-K progress measures, Gini, the phase rule (theory.progress) and `progress-measures` end to end."""
 
 from __future__ import annotations
 
 import json
 
+import jax
+import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 import xarray as xr
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from toymodels.experiments.cli import main
-from toymodels.theory.progress import drop_step, first_step, progress_phases
+from toymodels.theory.events import first_step
+from toymodels.theory.progress import (
+    drop_step,
+    excluded_logits,
+    fourier_basis,
+    fourier_norms,
+    gini,
+    measures,
+    neuron_frequencies,
+    progress_phases,
+    restricted_logits,
+)
+from toymodels.transformer import Transformer, forward
 
+P = 11
+A, B = np.divmod(np.arange(P * P), P)
+LABELS = (A + B) % P
+
+
+def key_mask(freqs) -> jnp.ndarray:
+    return jnp.zeros(P // 2 + 1, bool).at[jnp.asarray(sorted(freqs), int)].set(True) if freqs else jnp.zeros(
+        P // 2 + 1, bool
+    )
+
+
+def fourier_logits(amplitudes: dict[int, float], offset: np.ndarray) -> np.ndarray:
+    """L[(a, b), z] = offset_z + Σ_k α_k cos(w_k (a + b − z)), z = 0..p−1."""
+    z = np.arange(P)
+    logits = np.tile(offset, (P * P, 1)).astype(np.float64)
+    for k, amp in amplitudes.items():
+        logits += amp * np.cos(2 * np.pi * k * ((A + B)[:, None] - z[None]) / P)
+    return logits
+
+
+def ce(logits) -> float:
+    return float(optax.losses.softmax_cross_entropy_with_integer_labels(jnp.asarray(logits), LABELS).mean())
+
+
+# --- restricted / excluded logits -------------------------------------------------------------
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 10_000))
+def test_restricted_logits_with_every_frequency_average_over_pairs_with_the_same_sum(seed):
+    logits = np.random.default_rng(seed).normal(size=(P * P, P))
+    restricted = np.asarray(restricted_logits(jnp.asarray(logits), key_mask(range(1, P // 2 + 1))))
+    for same in LABELS[None] == np.arange(P)[:, None]:
+        np.testing.assert_allclose(restricted[same], np.broadcast_to(logits[same].mean(0), restricted[same].shape),
+                                   atol=1e-4)
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 10_000), scale=st.floats(0.1, 10.0))
+def test_restricted_loss_with_every_frequency_is_the_full_loss_of_a_function_of_a_plus_b(seed, scale):
+    table = scale * np.random.default_rng(seed).normal(size=(P, P))  # logit(s, c), s = (a + b) mod p
+    logits = jnp.asarray(table[(A + B) % P])
+    restricted = restricted_logits(logits, key_mask(range(1, P // 2 + 1)))
+    assert ce(restricted) == pytest.approx(ce(logits), rel=1e-4, abs=1e-4)
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 10_000))
+def test_excluded_logits_with_no_key_frequency_are_the_logits(seed):
+    logits = jnp.asarray(np.random.default_rng(seed).normal(size=(P * P, P)))
+    np.testing.assert_allclose(excluded_logits(logits, key_mask(())), logits, atol=1e-6)
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    keys=st.sets(st.integers(1, P // 2), min_size=1, max_size=3),
+    others=st.sets(st.integers(1, P // 2), max_size=3),
+    seed=st.integers(0, 100),
+)
+def test_restricted_and_excluded_split_a_fourier_sum_into_key_and_other_terms(keys, others, seed):
+    offset = np.random.default_rng(seed).normal(size=P)
+    others = others - keys
+    logits = jnp.asarray(fourier_logits({**dict.fromkeys(keys, 2.0), **dict.fromkeys(others, 1.5)}, offset))
+    np.testing.assert_allclose(excluded_logits(logits, key_mask(keys)), fourier_logits(dict.fromkeys(others, 1.5),
+                                                                                         offset), atol=1e-4)
+    np.testing.assert_allclose(restricted_logits(logits, key_mask(keys)), fourier_logits(dict.fromkeys(keys, 2.0),
+                                                                                           offset), atol=1e-4)
+
+
+def test_cross_frequency_terms_are_not_in_the_restricted_logits():
+    """cos(w_k a)·cos(w_j b), k ≠ j, is no key direction: it must be removed (pitfall c.3)."""
+    cross = np.cos(2 * np.pi * 2 * A / P) * np.cos(2 * np.pi * 3 * B / P)
+    logits = jnp.asarray(np.tile(cross[:, None], (1, P)))
+    np.testing.assert_allclose(restricted_logits(logits, key_mask({2, 3})), 0.0, atol=1e-5)
+
+
+# --- measures of a model ----------------------------------------------------------------------
+SMALL = Transformer(p=P, d_model=16, n_heads=2, d_mlp=32)
+
+
+def small_state(seed: int):
+    hp = {k: jnp.asarray(v) for k, v in {**SMALL.hparams(), "train_fraction": 0.5}.items()}
+    return SMALL.init(jax.random.PRNGKey(seed), hp)
+
+
+@settings(max_examples=5, deadline=None)
+@given(seed=st.integers(0, 100))
+def test_excluded_loss_with_empty_k_is_the_train_loss_of_the_answer_logits(seed):
+    state = small_state(seed)
+    m = measures(state.params, key_mask(()), state.train)
+    answers = forward(state.params)[0][:, :P]
+    per_pair = optax.losses.softmax_cross_entropy_with_integer_labels(answers, LABELS)
+    assert float(m["excluded_loss"]) == pytest.approx(float(per_pair[state.train].mean()), rel=1e-5)
+    assert float(m["full_loss"]) == pytest.approx(float(per_pair.mean()), rel=1e-5)
+
+
+# --- Gini and Fourier norms -------------------------------------------------------------------
+@settings(max_examples=30, deadline=None)
+@given(n=st.integers(2, 60), at=st.integers(0, 59), scale=st.floats(1e-3, 1e3), seed=st.integers(0, 1000))
+def test_gini_is_zero_when_flat_and_maximal_one_hot(n, at, scale, seed):
+    one_hot = np.zeros(n)
+    one_hot[at % n] = scale
+    assert float(gini(jnp.full(n, scale))) == pytest.approx(0.0, abs=1e-5)
+    assert float(gini(jnp.asarray(one_hot))) == pytest.approx(1 - 1 / n, abs=1e-5)
+    x = np.abs(np.random.default_rng(seed).normal(size=n)) * scale
+    value = float(gini(jnp.asarray(x)))
+    assert 0.0 <= value <= 1 - 1 / n + 1e-5
+    assert float(gini(jnp.asarray(np.random.default_rng(seed).permutation(x)))) == pytest.approx(value, abs=1e-5)
+
+
+def test_a_single_frequency_embedding_has_one_fourier_norm():
+    k = 3
+    w = np.cos(2 * np.pi * k * np.arange(P) / P)[:, None] * np.random.default_rng(0).normal(size=(1, 8))
+    norms = np.asarray(fourier_norms(jnp.asarray(w)))
+    assert int(np.argmax(norms)) == 2 * k - 1 and np.sort(norms)[-2] < 1e-5 * norms.max()
+    assert float(gini(jnp.asarray(norms))) == pytest.approx(1 - 1 / P, abs=1e-5)
+
+
+def test_fourier_basis_is_orthonormal():
+    basis = fourier_basis(P)
+    np.testing.assert_allclose(basis @ basis.T, np.eye(P), atol=1e-12)
+
+
+@settings(max_examples=10, deadline=None)
+@given(k=st.integers(1, P // 2), phase=st.floats(0, 2 * np.pi), linear=st.floats(0, 1))
+def test_a_pure_frequency_neuron_is_assigned_its_frequency(k, phase, linear):
+    w = 2 * np.pi * k / P
+    neuron = np.cos(w * (A + B) + phase) + linear * np.sin(w * A)
+    noise = np.random.default_rng(0).normal(size=P * P)
+    best, share = neuron_frequencies(jnp.asarray(np.stack([neuron, noise], axis=1)))
+    assert int(best[0]) == k and float(share[0]) == pytest.approx(1.0, abs=1e-5)
+    assert float(share[1]) < 0.85
+
+
+# --- phases on synthetic curves ---------------------------------------------------------------
 STEPS = np.arange(0, 4001, 100)
 
 
@@ -19,21 +169,15 @@ def grokking_curves(memorised: int, plunge: int) -> tuple[np.ndarray, np.ndarray
     train_acc = np.where(memorised <= STEPS, 1.0, 0.5)
     log_test = np.where(memorised > STEPS, 0.0, np.log(10.0))
     falling = (STEPS - plunge) / 1000 * np.log(1000.0)
-    log_test = np.where(
-        plunge <= STEPS, np.log(10.0) - np.minimum(falling, np.log(1000.0)), log_test
-    )
+    log_test = np.where(plunge <= STEPS, np.log(10.0) - np.minimum(falling, np.log(1000.0)), log_test)
     return train_acc, np.exp(log_test)
 
 
 def dataset(members: list[tuple[int, int]]) -> xr.Dataset:
     train, test = zip(*(grokking_curves(*m) for m in members), strict=True)
-    coords = {"seed": np.arange(len(members)), "step": STEPS}
     return xr.Dataset(
-        {
-            "train_acc": (("seed", "step"), np.stack(train)),
-            "test_loss": (("seed", "step"), np.stack(test)),
-        },
-        coords=coords,
+        {"train_acc": (("seed", "step"), np.stack(train)), "test_loss": (("seed", "step"), np.stack(test))},
+        coords={"seed": np.arange(len(members)), "step": STEPS},
     )
 
 
@@ -51,12 +195,20 @@ def test_a_member_that_never_memorises_has_no_phases():
     assert np.isnan(phases.memorised.item()) and np.isnan(phases.cleanup_start.item())
 
 
-def test_first_step_and_drop_step_agree_with_a_direct_search():
+def test_drop_step_agrees_with_a_direct_search():
     ds = dataset([(500, 1500)])
     assert first_step(ds["test_loss"] < 1.0).item() == 1900  # log-drop of 1/3 at 1500 + 333
     assert drop_step(ds["test_loss"], xr.DataArray([500.0], dims="seed"), 0.5).item() == 2000
 
 
+def test_a_test_loss_that_never_falls_has_no_cleanup():
+    ds = dataset([(300, 2000)])
+    ds["test_loss"][:] = np.where(STEPS >= 300, 10.0, 1.0)
+    phases = progress_phases(ds)
+    assert phases.memorised.item() == 300 and np.isnan(phases.cleanup_start.item())
+
+
+# --- end to end -------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("progress") / "run"
@@ -64,23 +216,13 @@ def tiny_run(tmp_path_factory):
     return out
 
 
-def test_tiny_preset_runs_through_the_cli(tiny_run):
+def test_tiny_preset_reports_the_fixed_k_measures(tiny_run):
     summary = json.loads((tiny_run / "summary.json").read_text())
-    assert {"members", "phases_mean", "restricted_before_test", "n_key_freqs_final_mean"} <= set(
-        summary
-    )
+    keys = {"key_freqs", "n_key_freqs_mean", "restricted_before_test", "excluded_rise", "gini_rise_in_cleanup",
+            "phases"}
+    assert keys <= set(summary)
+    assert len(summary["key_freqs"]) == len(summary["phases"]) == summary["n_members"] == 1
+    assert summary["n_key_freqs_mean"]["mean"] == len(summary["key_freqs"][0])
+    assert all(1 <= k <= 23 // 2 for k in summary["key_freqs"][0])
     assert (tiny_run / "progress.png").exists() and (tiny_run / "key_freqs.png").exists()
     assert summary["members"][0]["final_train_acc"] > 0.9  # the tiny transformer memorises
-
-
-def test_excluded_loss_is_the_train_loss_while_there_are_no_key_frequencies(tiny_run):
-    from toymodels import load
-
-    ds = load(tiny_run).isel(seed=0)
-    none = ds["n_key_freqs"] == 0
-    assert bool(none.isel(step=0))
-    np.testing.assert_allclose(
-        ds["excluded_loss"].where(none, drop=True),
-        ds["train_loss"].where(none, drop=True),
-        rtol=1e-5,
-    )

@@ -1,4 +1,4 @@
-"""The one-layer transformer (Nanda et al. 2023) and its Fourier progress measures."""
+"""The one-layer transformer (Nanda et al. 2023): forward pass, init, optimiser, snapshots, config errors."""
 
 from __future__ import annotations
 
@@ -10,15 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from toymodels import ConfigError
-from toymodels.transformer import (
-    Transformer,
-    cross_entropy,
-    excluded_logits,
-    forward,
-    fourier_basis,
-    neuron_frequencies,
-    restricted_logits,
-)
+from toymodels.transformer import Transformer, forward
 
 P = 11
 SMALL = Transformer(p=P, d_model=16, n_heads=2, d_mlp=32)
@@ -40,24 +32,6 @@ def naive_logits(params: dict, a: int, b: int) -> jax.Array:
     return (x @ params["W_U"])[-1]
 
 
-def fourier_logits(p: int, amplitudes: dict[int, float], offset: np.ndarray) -> np.ndarray:
-    """L[(a, b), z] = offset_z + Σ_k α_k cos(w_k (a + b − z)), z = 0..p (p + 1 outputs)."""
-    a, b = np.divmod(np.arange(p * p), p)
-    z = np.arange(p + 1)
-    logits = np.tile(offset, (p * p, 1)).astype(np.float64)
-    for k, amp in amplitudes.items():
-        logits += amp * np.cos(2 * np.pi * k * ((a + b)[:, None] - z[None]) / p)
-    return logits
-
-
-def key_mask(p: int, freqs) -> jnp.ndarray:
-    return (
-        jnp.zeros(p // 2 + 1).at[jnp.asarray(list(freqs), int)].set(1.0)
-        if freqs
-        else jnp.zeros(p // 2 + 1)
-    )
-
-
 @settings(max_examples=4, deadline=None)
 @given(a=st.integers(0, P - 1), b=st.integers(0, P - 1), seed=st.integers(0, 3))
 def test_all_pairs_forward_equals_the_sequence_transformer(a, b, seed):
@@ -75,63 +49,20 @@ def test_init_follows_nanda():
     assert float(jnp.abs(params["b_in"]).max()) == 0.0
 
 
-@settings(max_examples=15, deadline=None)
-@given(
-    freqs=st.sets(st.integers(1, P // 2), min_size=1, max_size=3),
-    amp=st.floats(0.5, 5.0),
-    seed=st.integers(0, 100),
-)
-def test_restricted_loss_of_a_key_frequency_sum_is_the_full_loss(freqs, amp, seed):
-    offset = np.random.default_rng(seed).normal(size=P + 1)
-    logits = jnp.asarray(fourier_logits(P, dict.fromkeys(freqs, amp), offset))
-    labels = jnp.asarray((np.arange(P * P) // P + np.arange(P * P) % P) % P)
-    restricted = restricted_logits(logits, key_mask(P, freqs))
-    np.testing.assert_allclose(restricted, logits, atol=1e-4)
-    assert float(cross_entropy(restricted, labels).mean()) == pytest.approx(
-        float(cross_entropy(logits, labels).mean()), abs=1e-4
-    )
+def test_snapshot_is_the_parameters_and_observations_need_no_key_frequencies():
+    hp = hparams(SMALL)
+    state = SMALL.init(jax.random.PRNGKey(0), hp)
+    assert SMALL.snapshot(state) is state.params
+    observed = SMALL.observe(state, hp)
+    assert set(observed) == {"train_loss", "test_loss", "train_acc", "test_acc", "embed_signal", "weight_sq_sum",
+                             "weight_norm"}
+    assert int(state.train.sum()) == int(0.3 * P * P)
 
 
-@settings(max_examples=15, deadline=None)
-@given(
-    keys=st.sets(st.integers(1, P // 2), min_size=1, max_size=3),
-    others=st.sets(st.integers(1, P // 2), max_size=3),
-    seed=st.integers(0, 100),
-)
-def test_excluded_logits_remove_exactly_the_key_components(keys, others, seed):
-    rng = np.random.default_rng(seed)
-    offset = rng.normal(size=P + 1)
-    others = others - keys
-    everything = {**{k: 2.0 for k in keys}, **{k: 1.5 for k in others}}
-    logits = jnp.asarray(fourier_logits(P, everything, offset))
-    expected = fourier_logits(P, {k: 1.5 for k in others}, offset)
-    np.testing.assert_allclose(excluded_logits(logits, key_mask(P, keys)), expected, atol=1e-4)
-
-
-def test_cross_frequency_terms_are_not_in_the_restricted_logits():
-    """cos(w_k a)·cos(w_j b), k ≠ j, is no key direction: it must be removed (pitfall c.3)."""
-    a, b = np.divmod(np.arange(P * P), P)
-    cross = np.cos(2 * np.pi * 2 * a / P) * np.cos(2 * np.pi * 3 * b / P)
-    logits = jnp.asarray(np.tile(cross[:, None], (1, P + 1)))
-    np.testing.assert_allclose(restricted_logits(logits, key_mask(P, {2, 3})), 0.0, atol=1e-5)
-
-
-@settings(max_examples=10, deadline=None)
-@given(k=st.integers(1, P // 2), phase=st.floats(0, 2 * np.pi), linear=st.floats(0, 1))
-def test_a_pure_frequency_neuron_is_assigned_its_frequency(k, phase, linear):
-    a, b = np.divmod(np.arange(P * P), P)
-    w = 2 * np.pi * k / P
-    neuron = np.cos(w * (a + b) + phase) + linear * np.sin(w * a)
-    noise = np.random.default_rng(0).normal(size=P * P)
-    acts = jnp.asarray(np.stack([neuron, noise], axis=1))
-    best, share = neuron_frequencies(acts)
-    assert int(best[0]) == k and float(share[0]) == pytest.approx(1.0, abs=1e-5)
-    assert float(share[1]) < 0.85
-
-
-def test_fourier_basis_is_orthonormal():
-    basis = fourier_basis(P)
-    np.testing.assert_allclose(basis @ basis.T, np.eye(P), atol=1e-12)
+def test_split_is_the_one_init_draws():
+    hp = hparams(SMALL, train_fraction=0.5)
+    key = jax.random.PRNGKey(7)
+    np.testing.assert_array_equal(SMALL.split(key, hp), SMALL.init(key, hp).train)
 
 
 def test_first_step_has_zero_learning_rate_as_in_lambda_lr_warmup():
