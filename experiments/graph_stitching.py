@@ -18,12 +18,16 @@ summary.json keys:
                           penalty = own_acc[top] − stitched accuracy (positive = worse than top)
     cka_mean              {self|same_size|cross_size: mean CKA}
     cka_vs_acc_corr       {ridge|task: Pearson r of CKA vs stitched accuracy over A ≠ B pairs}
+    control_gap           {ridge|task: {"value": mean penalty of untrained bottoms − mean penalty of
+                          trained bottoms over A ≠ B pairs, "lo", "hi" (95 % bootstrap over pairs), "n"}}
+    trained_penalty       {ridge|task: {"value": mean penalty over trained A ≠ B pairs, "lo", "hi", "n"}}
+    task_fit              {"converged": fraction of task-loss fits with ‖∇‖ < tol, "tol",
+                          "max_grad_norm", "mean_steps"}
     n_members, n_diverged
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -33,13 +37,15 @@ import numpy as np
 import xarray as xr
 
 from toymodels import Spec, engine
-from toymodels.experiments import Experiment, register
+from toymodels.experiments import Claim, Experiment, register
+from toymodels.experiments.common import config_of, member_dims
 from toymodels.graph_mlp import GraphMLP
-from toymodels.plots import training_curves
+from toymodels.plots import save_figure, training_curves
 from toymodels.plots.graphs import similarity_scatter, stitch_heatmaps
 from toymodels.spec import require
 from toymodels.tasks.graphs import family_truth, graph_split
-from toymodels.theory.stitching import activations, cka_matrix, member_params, stitch
+from toymodels.theory.scaling import bootstrap_interval
+from toymodels.theory.stitching import cka_matrix, member_params, stitch
 
 
 def tiny() -> Spec:
@@ -92,43 +98,70 @@ def pair_kinds(members: list[dict[str, Any]]) -> np.ndarray:
                       for j in range(len(members))] for i in range(len(members))])
 
 
+def mean_with_interval(values: np.ndarray) -> dict[str, Any]:
+    """{"value": mean, "lo", "hi": 95 % bootstrap interval over the entries, "n"}."""
+    values = np.asarray(values, float).ravel()
+    lo, hi = bootstrap_interval(lambda i: values[i].mean(), len(values))
+    return {"value": float(values.mean()), "lo": lo, "hi": hi, "n": int(len(values))}
+
+
+def gap_with_interval(control: np.ndarray, trained: np.ndarray, seed: int = 0) -> dict[str, Any]:
+    """mean(control) − mean(trained), bootstrap resampling both groups of pairs (95 %)."""
+    control, trained = np.ravel(control), np.ravel(trained)
+    rng = np.random.default_rng(seed)
+
+    def draw(i: np.ndarray) -> float:
+        return control[i].mean() - trained[rng.integers(0, len(trained), len(trained))].mean()
+
+    lo, hi = bootstrap_interval(draw, len(control), seed=seed)
+    return {"value": float(control.mean() - trained.mean()), "lo": lo, "hi": hi,
+            "n": int(len(control) + len(trained))}
+
+
+TOL = 1e-4  # gradient-norm tolerance of the task-loss stitching fit
+
+
 def report(ds: xr.Dataset, out: Path) -> dict[str, Any]:
     """Stitch every ordered pair of trained members (and the untrained controls) and plot it."""
-    truth, train_mask, activation = shared_split(json.loads(ds.attrs["config"]))
+    truth, train_mask, activation = shared_split(config_of(ds))
     params, members = member_params(ds, step=-1)
     initial, _ = member_params(ds, step=0)
     control_index = [i for i, m in enumerate(members) if m["seed"] == 0]
     controls = {k: v[control_index] for k, v in initial.items()}
     bottoms = {k: np.concatenate([params[k], controls[k]]) for k in params}
-    result = stitch(bottoms, params, truth, train_mask, activation=activation)
+    result = stitch(bottoms, params, truth, train_mask, activation=activation, tol=TOL)
     m = len(members)
-    cka = np.asarray(cka_matrix(activations(params, activation)))
+    cka = cka_matrix(params, activation)
     kinds = pair_kinds(members)
     labels = [label(x) for x in members]
     control_labels = [f"untrained {labels[i]}" for i in control_index]
 
-    penalty = {}
+    penalty, gap, trained = {}, {}, {}
+    off = kinds != "self"
     for method, acc in (("ridge", result.ridge_acc), ("task", result.task_acc)):
         pen = result.own_acc[None, :] - acc
         penalty[method] = {k: float(pen[:m][kinds == k].mean()) if (kinds == k).any() else None
                            for k in ("self", "same_size", "cross_size")}
         penalty[method]["control"] = float(pen[m:].mean())
-    off = kinds != "self"
+        if off.any():
+            trained[method] = mean_with_interval(pen[:m][off])
+            gap[method] = gap_with_interval(pen[m:], pen[:m][off])
     corr = {method: float(np.corrcoef(cka[off], acc[:m][off])[0, 1]) if off.sum() > 2 else None
             for method, acc in (("ridge", result.ridge_acc), ("task", result.task_acc))}
 
-    hue = next((d for d in ds["diverged_step"].dims if d != "seed"), None)
+    hue = next((d for d in member_dims(ds) if d != "seed"), None)
     curves = ds[[v for v in ds.data_vars if not str(v).startswith("param_")]]
-    training_curves(curves, hue=hue).savefig(out / "curves.png", dpi=120)
-    stitch_heatmaps({"ridge stitch acc": result.ridge_acc, "task-loss stitch acc": result.task_acc},
-                    labels + control_labels, labels,
-                    limits={"ridge stitch acc": (0.5, 1), "task-loss stitch acc": (0.5, 1)}
-                    ).savefig(out / "stitching.png", dpi=120)
-    stitch_heatmaps({"linear CKA": cka}, labels, labels, limits={"linear CKA": (0, 1)}
-                    ).savefig(out / "cka.png", dpi=120)
-    similarity_scatter(cka[off], {"ridge": result.ridge_acc[:m][off],
-                                  "task loss": result.task_acc[:m][off]}
-                       ).savefig(out / "similarity.png", dpi=120)
+    save_figure(training_curves(curves, hue=hue), out / "curves.png")
+    save_figure(stitch_heatmaps({"ridge stitch acc": result.ridge_acc,
+                                 "task-loss stitch acc": result.task_acc},
+                                labels + control_labels, labels,
+                                limits={"ridge stitch acc": (0.5, 1), "task-loss stitch acc": (0.5, 1)}),
+                out / "stitching.png")
+    save_figure(stitch_heatmaps({"linear CKA": cka}, labels, labels, limits={"linear CKA": (0, 1)}),
+                out / "cka.png")
+    save_figure(similarity_scatter(cka[off], {"ridge": result.ridge_acc[:m][off],
+                                              "task loss": result.task_acc[:m][off]}),
+                out / "similarity.png")
     return {
         "members": labels,
         "n_members": m,
@@ -142,12 +175,18 @@ def report(ds: xr.Dataset, out: Path) -> dict[str, Any]:
         "control_ridge_acc": result.ridge_acc[m:].tolist(),
         "control_task_acc": result.task_acc[m:].tolist(),
         "penalty": penalty,
+        "trained_penalty": trained,
+        "control_gap": gap,
         "cka_mean": {k: float(cka[kinds == k].mean()) if (kinds == k).any() else None
                      for k in ("self", "same_size", "cross_size")},
         "cka_vs_acc_corr": corr,
+        "task_fit": {"converged": float((result.task_grad_norm < TOL).mean()), "tol": TOL,
+                     "max_grad_norm": float(result.task_grad_norm.max()),
+                     "mean_steps": float(result.task_steps.mean())},
     }
 
 
+OURS = "Baek et al. 2024 (claim; our protocol after Bansal et al. 2021)"
 register(Experiment(
     name="graph-stitching",
     description="Stitching graph MLPs across widths and seeds with affine maps (our protocol "
@@ -155,4 +194,16 @@ register(Experiment(
     presets={"tiny": tiny, "default": default, "paper": paper},
     report=report,
     train=train,
+    claims=(
+        Claim(source=OURS, text="trained graph MLPs of other seeds and widths stitch through an affine map",
+              key="trained_penalty/ridge", paper="\"affine or almost affine\" stitching (no number published)",
+              accept=(None, 0.05), partly=(None, 0.1), expected="reproduced",
+              reason="our threshold: penalty ≤ 0.05 in balanced accuracy (ridge map, A ≠ B)",
+              interval="95 % bootstrap over pairs"),
+        Claim(source=OURS, text="untrained bottoms stitch worse than trained ones (Bansal et al.'s control)",
+              key="control_gap/ridge", paper="control required by Bansal et al. 2021 (no number in Baek et al.)",
+              accept=(0.1, None), partly=(0.0, None), expected="reproduced",
+              reason="our threshold: the control loses ≥ 0.1 more balanced accuracy than trained bottoms",
+              interval="95 % bootstrap over pairs"),
+    ),
 ))

@@ -1,5 +1,21 @@
 """Plotting functions: results in, matplotlib figures out (matplotlib and xarray only)."""
 
-from toymodels.plots.curves import signal_trajectories, sweep_scatter, training_curves
+from pathlib import Path
 
-__all__ = ["signal_trajectories", "sweep_scatter", "training_curves"]
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from toymodels.plots.curves import signal_trajectories, sweep_scatter, training_curves  # noqa: E402
+
+
+def save_figure(fig: Figure, path: str | Path, dpi: int = 120) -> Path:
+    """Write `fig` to `path` and close it (figures are never left open after saving)."""
+    fig.savefig(path, dpi=dpi)
+    plt.close(fig)
+    return Path(path)
+
+
+__all__ = ["save_figure", "signal_trajectories", "sweep_scatter", "training_curves"]

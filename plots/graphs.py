@@ -12,28 +12,39 @@ import xarray as xr  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 
+def member_points(ax, final: xr.Dataset, name: str, x: str, positions: np.ndarray, style: str,
+                  colour, label: str) -> None:
+    """Every member of `final[name]` as a faint dot at its x position, the mean as a line."""
+    rows = final[name].transpose(x, ...).values.reshape(len(positions), -1)
+    ax.plot(np.repeat(positions, rows.shape[1]), rows.ravel(), style[0], color=colour, alpha=0.35, ms=4)
+    ax.plot(positions, np.nanmean(rows, axis=1), style, color=colour, label=label)
+
+
 def recall_vs_sweep(final: xr.Dataset, x: str, hue: str | None = None) -> Figure:
-    """Held-out recall on inferable (solid) and non-inferable (dashed) true triples against the
-    swept dim `x` (evenly spaced, labelled by value), one colour per `hue` value; every member a
-    dot, the mean a line; the ideal recall (fraction inferable) in grey."""
-    fig, ax = plt.subplots(figsize=(6, 4.2), constrained_layout=True)
+    """Two panels against the swept dim `x` (evenly spaced, labelled by value), one colour per
+    `hue` value, members as dots and means as lines, each recall beside its own ceiling:
+    left, recall on all held-out true triples (`heldout_recall`) with its ideal (fraction of them
+    that is inferable, dotted); right, recall on the inferable ones (ceiling 1, dotted) and on the
+    non-inferable ones (dashed)."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.2), constrained_layout=True, sharey=True)
     hues = final[hue].values if hue else [None]
     colours = plt.cm.viridis(np.linspace(0, 0.85, len(hues)))
     positions = np.arange(final.sizes[x])
     for colour, value in zip(colours, hues, strict=True):
         sub = final.sel({hue: value}) if hue else final
-        tag = f"{hue}={value}" if hue else ""
-        for name, style in (("inferable_recall", "o-"), ("noninferable_recall", "s--")):
-            rows = sub[name].transpose(x, ...).values.reshape(len(positions), -1)
-            ax.plot(np.repeat(positions, rows.shape[1]), rows.ravel(), style[0], color=colour,
-                    alpha=0.35, ms=4)
-            label = f"{name.split('_')[0]} {tag}".strip()
-            ax.plot(positions, np.nanmean(rows, axis=1), style, color=colour, label=label)
-    ax.axhline(float(np.nanmean(final["ideal_recall"])), color="0.5", lw=1, ls=":",
-               label="ideal (fraction inferable)")
-    ax.set_xticks(positions, [f"{v:g}" for v in final[x].values])
-    ax.set(xlabel=x, ylabel="recall on held-out true triples", ylim=(-0.03, 1.03))
-    ax.legend(fontsize=7, ncol=2)
+        tag = f" {hue}={value}" if hue else ""
+        member_points(left, sub, "heldout_recall", x, positions, "o-", colour, f"held-out{tag}")
+        member_points(right, sub, "inferable_recall", x, positions, "o-", colour, f"inferable{tag}")
+        member_points(right, sub, "noninferable_recall", x, positions, "s--", colour, f"non-inferable{tag}")
+    left.axhline(float(np.nanmean(final["ideal_recall"])), color="0.4", lw=1, ls=":",
+                 label="ideal (fraction inferable)")
+    right.axhline(1.0, color="0.4", lw=1, ls=":", label="ceiling of inferable recall")
+    left.set(ylabel="recall", title="all held-out true triples", ylim=(-0.03, 1.03))
+    right.set(title="inferable / non-inferable held-out true triples")
+    for ax in (left, right):
+        ax.set_xticks(positions, [f"{v:g}" for v in final[x].values])
+        ax.set(xlabel=x)
+        ax.legend(fontsize=7, ncol=2)
     return fig
 
 

@@ -100,22 +100,3 @@ def learned_steps_figure(probs: np.ndarray, steps: np.ndarray, beta: float,
     ax.set(xscale="log", yscale="log", xlabel=r"subtask frequency $p_k$",
            ylabel=r"steps to learn $S_k$ (loss < 0.1 bits)")
     return fig
-
-
-def quanta_figure(x: np.ndarray, counts: np.ndarray, xlabel: str, fitted: float, predicted: float,
-                  amplitude: float) -> Figure:
-    """Number of subtasks learned (seeds × points) vs x, with the fitted and predicted exponents."""
-    fig, ax = plt.subplots(figsize=(5, 4), constrained_layout=True)
-    counts = np.atleast_2d(counts)
-    for row in counts:
-        ax.plot(x, row, ".", color="0.6")
-    ax.plot(x, np.nanmean(counts, axis=0), "o", color="C0", label="mean over seeds")
-    if np.isfinite(fitted):
-        grid = np.geomspace(np.min(x), np.max(x), 50)
-        fit = amplitude * grid**fitted
-        ax.plot(grid, fit, "-", color="C1", label=f"fit n ∝ x^{fitted:.2f}")
-        ax.plot(grid, fit[0] * (grid / grid[0]) ** predicted, "--", color="C3",
-                label=f"theory n ∝ x^{predicted:.2f}")
-    ax.set(xscale="log", yscale="log", xlabel=xlabel, ylabel="subtasks learned (< 0.1 bits)")
-    ax.legend(fontsize=8)
-    return fig

@@ -14,13 +14,25 @@ def test_graph_generalization_tiny(tmp_path):
     assert main(argv) == 0
     summary = json.loads((out / "summary.json").read_text())
     assert summary["n_members"] == len(summary["members"]) == 2
-    assert 0 < summary["ideal_recall"] < 1
-    assert {r["wd"] for r in summary["by_point"]} == {0.0, 1.0}
+    ideal = summary["ideal_recall"]
+    assert 0 < ideal < 1
     for row in summary["members"]:
-        for key in ("train_acc", "test_acc", "inferable_recall", "test_specificity"):
-            assert 0 <= row[key] <= 1
+        # held-out true triples split into inferable (fraction `ideal`) and non-inferable ones
+        mixed = ideal * row["inferable_recall"] + (1 - ideal) * row["noninferable_recall"]
+        assert np.isclose(row["heldout_recall"], mixed, atol=1e-5)
+    by_wd = {r["wd"]: r for r in summary["by_point"]}
+    assert set(by_wd) == {0.0, 1.0}
+    for row in summary["members"]:    # one seed: the point means are the members' values
+        assert np.isclose(by_wd[row["wd"]]["inferable_recall_mean"], row["inferable_recall"])
+    rows = {r["wd"]: r for r in summary["members"]}
+    effect = summary["weight_decay"]
+    assert effect["wd"] == [0.0, 1.0]
+    assert np.isclose(effect["heldout_recall"]["value"],
+                      rows[1.0]["heldout_recall"] - rows[0.0]["heldout_recall"])
+    assert np.isclose(summary["strongest_wd"]["heldout_over_ideal"]["value"],
+                      rows[1.0]["heldout_recall"] / ideal)
     assert set(summary["relation_recall"]) >= {"parent", "sibling", "random"}
-    assert {p.name for p in out.glob("*.png")} == {"curves.png", "recall.png", "relations.png"}
+    assert {p.name for p in out.glob("*.png")} >= {"curves.png", "recall.png", "relations.png"}
 
 
 def test_graph_stitching_tiny(tmp_path):
@@ -35,7 +47,11 @@ def test_graph_stitching_tiny(tmp_path):
     # self-stitching through the (near-identity) ridge map keeps each member's own accuracy
     assert np.allclose(np.diag(ridge), summary["own_acc"], atol=0.02)
     assert summary["penalty"]["ridge"]["self"] < 0.02
-    assert {p.name for p in out.glob("*.png")} == {"curves.png", "stitching.png", "cka.png",
+    assert summary["task_fit"]["tol"] > 0 and 0 <= summary["task_fit"]["converged"] <= 1
+    penalties = np.array(summary["own_acc"])[None] - ridge
+    off = ~np.eye(m, dtype=bool)
+    assert np.isclose(summary["trained_penalty"]["ridge"]["value"], penalties[off].mean())
+    assert {p.name for p in out.glob("*.png")} >= {"curves.png", "stitching.png", "cka.png",
                                                     "similarity.png"}
 
 

@@ -1,5 +1,7 @@
 """Representation similarity and stitching (theory/stitching.py)."""
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -10,14 +12,16 @@ from toymodels.graph_mlp import GraphMLP, balanced_accuracy, balanced_bce, head,
 from toymodels.tasks.graphs import family_graph
 from toymodels.theory.stitching import (
     activations,
+    chunk_size,
     cka_matrix,
     class_balance,
     fit_rows,
+    fit_task_loss_map,
     linear_cka,
+    map_chunked,
     ridge_map,
     stitch,
     stitched_logits,
-    task_loss_map,
 )
 
 SYSTEM = GraphMLP(n_generations=3, generation_size=4, d=4, width=6)
@@ -83,7 +87,7 @@ def test_stitching_onto_a_permuted_copy_keeps_accuracy_and_padding_is_exact():
             "w_out": (0, 2)}
     padded = {k: np.pad(np.asarray(v), pads.get(k, 0)) for k, v in narrow.items()}
     members = stacked(a, copy, padded)
-    result = stitch(members, members, TASK.truth, TASK.train, ridge=1e-6, steps=5, n_fit=64)
+    result = stitch(members, members, TASK.truth, TASK.train, ridge=1e-6, max_steps=5, n_fit=64)
     truth, test = jnp.asarray(TASK.truth), jnp.asarray(~TASK.train)
     own = [balanced_accuracy(head(p, hidden(p)), truth, test) for p in (a, copy, narrow)]
     assert np.allclose(result.own_acc, own)  # zero-padding changes nothing
@@ -104,7 +108,7 @@ def trained_params(seed: int, steps: int = 200) -> dict:
     return state.params
 
 
-def test_training_fits_and_task_loss_map_lowers_the_task_loss():
+def test_training_fits_and_the_task_loss_fit_converges_to_a_stationary_point():
     params = trained_params(4)
     truth_all, train = jnp.asarray(TASK.truth), jnp.asarray(TASK.train)
     assert balanced_accuracy(SYSTEM.logits(params), truth_all, train) > 0.9
@@ -116,9 +120,14 @@ def test_training_fits_and_task_loss_map_lowers_the_task_loss():
     def loss(w, b):
         return balanced_bce(stitched_logits(h, w, b, params), truth, everywhere)
 
-    w, b = task_loss_map(h, params, truth, steps=100, lr=0.03)
+    w, b, grad_norm, steps = fit_task_loss_map(h, params, truth, max_steps=300, tol=1e-4)
     zero = loss(jnp.zeros_like(w), jnp.zeros_like(b))
     assert loss(w, b) < 0.5 * zero
+    gradient = jax.grad(loss, argnums=(0, 1))(w, b)
+    assert float(grad_norm) < 1e-4 and 0 < int(steps) < 300       # converged, not out of steps
+    assert np.isclose(float(jnp.sqrt(sum(jnp.sum(g**2) for g in gradient))), float(grad_norm), rtol=1e-3)
+    _, _, capped, capped_steps = fit_task_loss_map(h, params, truth, max_steps=2, tol=1e-4)
+    assert int(capped_steps) == 2 and float(capped) > 1e-4         # the cap is reported, not hidden
 
 
 @settings(max_examples=10, deadline=None)
@@ -135,8 +144,10 @@ def test_cka_is_invariant_to_rotation_and_scale(seed, scale):
 
 def test_cka_matrix_is_symmetric_with_unit_diagonal():
     members = stacked(*(SYSTEM.init_params(jax.random.PRNGKey(i)) for i in range(3)))
-    cka = np.asarray(cka_matrix(activations(members)))
+    cka = cka_matrix(members)
     assert np.allclose(cka, cka.T, atol=1e-5) and np.allclose(np.diag(cka), 1, atol=1e-5)
+    direct = np.asarray(activations(members))
+    assert np.isclose(cka[0, 1], float(linear_cka(direct[0], direct[1])), atol=1e-5)
 
 
 def test_fit_rows_keep_every_training_positive():
@@ -144,3 +155,37 @@ def test_fit_rows_keep_every_training_positive():
     positives = np.flatnonzero(TASK.truth.ravel() & TASK.train.ravel())
     assert len(rows) == 100 and np.isin(positives, rows).all()
     assert TASK.train.ravel()[rows].all()
+
+
+def test_chunk_size_follows_the_memory_budget():
+    assert chunk_size(100, 1000, 50) == 10
+    assert chunk_size(100, 50, 50) == 1           # never below one item
+    assert chunk_size(100, 10**9, 7) == 7         # never above the items there are
+    seen = []
+    out = map_chunked(lambda x: x * 2, 7, lambda i: (seen.append(len(i)), np.arange(7.0)[i])[1],
+                      max_bytes=1)               # a 1-byte budget: one item per chunk
+    assert np.array_equal(out, 2 * np.arange(7.0))
+    assert set(seen) == {1}
+
+
+@functools.cache
+def unchunked():
+    """Two briefly trained members and an untrained one, every pair in one chunk of 9."""
+    members = stacked(trained_params(5, steps=100), trained_params(6, steps=100),
+                      SYSTEM.init_params(jax.random.PRNGKey(7)))
+    return members, stitch(members, members, TASK.truth, TASK.train, n_fit=128, chunk=9)
+
+
+@settings(max_examples=3, deadline=None)
+@given(st.sampled_from([1, 2, 4]))
+def test_chunked_stitching_equals_unchunked(chunk):
+    """Pairs in chunks of any size give the numbers of all 9 pairs at once: ridge maps, R², own
+    accuracy and CKA up to float rounding; the task-loss fit reaches the same tolerance."""
+    members, whole = unchunked()
+    result = stitch(members, members, TASK.truth, TASK.train, n_fit=128, chunk=chunk)
+    for name in ("own_acc", "ridge_acc", "ridge_r2"):
+        assert np.allclose(getattr(result, name), getattr(whole, name), atol=1e-5), name
+    converged = (result.task_grad_norm < 1e-4) & (whole.task_grad_norm < 1e-4)
+    assert converged.sum() >= 6
+    assert np.allclose(result.task_acc[converged], whole.task_acc[converged], atol=0.05)
+    assert np.allclose(cka_matrix(members, chunk=chunk), cka_matrix(members, chunk=9), atol=1e-5)

@@ -189,6 +189,7 @@ class GraphMLP:
             "test_loss": balanced_bce(z, truth, test),
             "train_acc": balanced_accuracy(z, truth, state.train),
             "test_acc": balanced_accuracy(z, truth, test),
+            "heldout_recall": masked_mean(said_true, held_out),
             "inferable_recall": masked_mean(said_true, state.inferable),
             "noninferable_recall": masked_mean(said_true, held_out & ~state.inferable),
             "test_specificity": masked_mean(~said_true, test & ~truth),
