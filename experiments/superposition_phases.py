@@ -3,21 +3,25 @@ importance of feature 2 (Elhage et al. 2022, "Superposition as a Phase Change"),
 seed one member of one program; the empirical phase map against the analytic one.
 
 Each member's final W is classified (`theory.superposition.classify`): feature 2 not represented
-(‖W_2‖ < 1/2), dedicated (represented, interference ≤ 1/4) or in superposition (interference > 1/4;
-with m = 1 that is antipodal or same-sign sharing, `antipodal_fraction` says which). A cell's
-empirical phase is the majority over seeds (ties: the lower phase index). The analytic map is the
-argmin of the three configurations' expected losses (`theory.superposition.phase_losses`).
+(‖W_2‖ < 1/2), dedicated (represented, interference ≤ 1/4), in superposition (interference > 1/4,
+antipodal: W_1·W_2 < 0) or same-sign shared (interference > 1/4, W_1·W_2 > 0; none of the paper's
+candidates). A cell's empirical phase is the majority over seeds (ties: the lower phase index), or
+the phase of its lowest-loss seed (best of restarts; each member's loss estimated on one fixed
+sample of 2^15 inputs per density, the same for every member of that density). The analytic map
+is the argmin of the three configurations' expected losses (`theory.superposition.phase_losses`).
 
 summary.json keys:
     n_members                  members trained (seeds × density × importance)
     agreement_with_theory      fraction of cells whose majority phase equals the analytic phase
+    agreement_best_of_seeds    fraction of cells whose lowest-loss seed's phase equals the analytic phase
     agreement_members          fraction of members whose own phase equals their cell's analytic phase
     agreement_per_seed         {mean, lo, hi, n}: agreement of each seed's map alone (lo..hi: seed range)
     constant_baseline          agreement of the best constant map (share of the commonest analytic phase)
     boundary_cells             fraction of cells with a 4-neighbour of another analytic phase
     off_boundary_disagreement  fraction of cells that disagree although no neighbour lies across a boundary
     seed_consistency           fraction of members in their cell's majority phase
-    antipodal_fraction         among members in superposition, the fraction with W_1·W_2 < 0
+    antipodal_fraction         among members whose feature 2 shares the dimension, the antipodal share
+    same_sign_by_seed          {seed: fraction of that seed's cells in the same-sign shared state}
     phase_fractions            {"empirical"|"analytic": {phase: fraction of cells}}
     n_diverged
 """
@@ -27,13 +31,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import jax
 import numpy as np
 import xarray as xr
 
 from toymodels import Spec
 from toymodels.experiments import Claim, Experiment, register
 from toymodels.plots.superposition import phase_maps
-from toymodels.superposition import Superposition
+from toymodels.superposition import Superposition, importances, sample_features, weighted_loss
 from toymodels.theory.superposition import PHASES, analytic_phase, classify, superposition_band
 
 
@@ -90,6 +95,28 @@ def band_curves(density: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
             (np.ones(int((~inside).sum())), p[~inside])]
 
 
+EVAL_SAMPLES = 1 << 15
+
+
+def eval_losses(final: xr.Dataset) -> xr.DataArray:
+    """Loss of every member's final (W, b) on one fixed sample of EVAL_SAMPLES inputs per density."""
+
+    def member(w, b, x, r):
+        return weighted_loss({"W": w, "b": b}, x, importances(r, 2))
+
+    batched = jax.jit(jax.vmap(member, in_axes=(0, 0, None, 0)))
+    rows = []
+    for p in final["density"].values:
+        cell = final.sel(density=p).stack(member=("seed", "importance"))
+        x = sample_features(jax.random.PRNGKey(0), np.float32(p), EVAL_SAMPLES, 2)
+        w = cell["W"].transpose("member", "hidden", "feature").values
+        b = cell["b"].transpose("member", "feature").values
+        r = cell["importance"].values.astype(np.float32)
+        rows.append(xr.DataArray(np.asarray(batched(w, b, x, r)), dims="member",
+                                 coords={"member": cell["member"]}).unstack("member"))
+    return xr.concat(rows, dim=final["density"])
+
+
 def report(ds: xr.Dataset, out: Path) -> dict[str, Any]:
     """Classify every member, compare the majority map with the analytic map; draw both."""
     final = ds.isel(step=-1)
@@ -102,15 +129,19 @@ def report(ds: xr.Dataset, out: Path) -> dict[str, Any]:
     match = (cells == theory).values
     edge = boundary_mask(theory.values)
     per_seed = (phase == theory).mean(("density", "importance")).values
-    w = final["W"].isel(hidden=0)
-    shared = phase == 2
-    antipodal = ((w.sel(feature=1) * w.sel(feature=2)) < 0) & shared
-    fig = phase_maps({f"trained (majority of {ds.sizes['seed']} seeds, step {int(ds['step'][-1])})": cells,
+    losses = eval_losses(final).where(ok)
+    best = phase.isel(seed=losses.fillna(np.inf).argmin("seed")).transpose("density", "importance")
+    shared = (phase == 2) | (phase == 3)
+    same_sign = (phase == 3).mean(("density", "importance")).values
+    step = int(ds["step"][-1])
+    fig = phase_maps({f"trained: majority of {ds.sizes['seed']} seeds (step {step})": cells,
+                      f"trained: lowest-loss of {ds.sizes['seed']} seeds": best,
                       "analytic (lowest-loss configuration)": theory}, PHASES, band_curves(ds["density"].values))
     fig.savefig(out / "superposition-phases.png", dpi=120)
     return {
         "n_members": int(phase.size),
         "agreement_with_theory": float(match.mean()),
+        "agreement_best_of_seeds": float((best == theory).mean()),
         "agreement_members": float((phase == theory).mean()),
         "agreement_per_seed": {"mean": float(per_seed.mean()), "lo": float(per_seed.min()),
                                "hi": float(per_seed.max()), "n": int(per_seed.size)},
@@ -118,7 +149,8 @@ def report(ds: xr.Dataset, out: Path) -> dict[str, Any]:
         "boundary_cells": float(edge.mean()),
         "off_boundary_disagreement": float((~match & ~edge).mean()),
         "seed_consistency": float((phase == cells).mean()),
-        "antipodal_fraction": float(antipodal.sum() / max(int(shared.sum()), 1)),
+        "antipodal_fraction": float((phase == 2).sum() / max(int(shared.sum()), 1)),
+        "same_sign_by_seed": {str(int(k)): float(v) for k, v in zip(ds["seed"].values, same_sign, strict=True)},
         "phase_fractions": {"empirical": fractions(cells.values), "analytic": fractions(theory.values)},
         "n_diverged": int((~ok).sum()),
     }
@@ -132,13 +164,24 @@ register(Experiment(
     claims=(
         Claim(
             source="Elhage et al. 2022, 'Superposition as a Phase Change' (n = 2, m = 1 diagram)",
-            text="trained phase map (majority of seeds) matches the analytic lowest-loss diagram",
+            text="trained phase map, majority of seeds, matches the analytic lowest-loss diagram",
             key="agreement_with_theory",
             paper="empirical and theoretical diagrams agree (qualitative; no number given)",
             accept=(0.9, 1.0),
             partly=(0.8, 0.9),
-            reason="disagreement only near boundaries: 5.5 % of the 40×40 cells touch one; "
-                   "the best constant map scores 0.75",
+            expected="not reproduced",
+            reason="the majority follows the init: seeds starting with W_1·W_2 > 0 (shared by all cells "
+                   "of a seed) end same-sign shared or stay in another phase (same_sign_by_seed)",
+        ),
+        Claim(
+            source="Elhage et al. 2022, 'Superposition as a Phase Change' (n = 2, m = 1 diagram)",
+            text="trained phase map, lowest-loss seed per cell, matches the analytic lowest-loss diagram",
+            key="agreement_best_of_seeds",
+            paper="empirical and theoretical diagrams agree (qualitative; no number given)",
+            accept=(0.9, 1.0),
+            partly=(0.8, 0.9),
+            reason="disagreement only near the boundaries (boundary_cells); a constant map scores "
+                   "constant_baseline",
         ),
     ),
 ))

@@ -13,7 +13,7 @@ from matplotlib.colors import ListedColormap  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
-PHASE_COLOURS = ("#d9d9d9", "#1f77b4", "#d62728")   # not represented, dedicated, superposition
+PHASE_COLOURS = ("#d9d9d9", "#1f77b4", "#d62728", "#ff9896")   # not represented, dedicated, superposition, same-sign
 
 
 def cell_edges(centres: np.ndarray) -> np.ndarray:

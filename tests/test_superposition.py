@@ -96,8 +96,8 @@ def test_dims_per_feature_counts_represented_features():
 
 
 def test_classification_of_constructed_matrices():
-    cases = {((1.0, 0.0),): 0, ((0.0, 1.0),): 1, ((0.9, -1.0),): 2, ((0.3, 1.0),): 1, ((0.7, 0.8),): 2,
-             ((1.0, 0.2),): 0}
+    cases = {((1.0, 0.0),): 0, ((0.0, 1.0),): 1, ((0.9, -1.0),): 2, ((0.3, 1.0),): 1, ((0.7, 0.8),): 3,
+             ((1.0, 0.2),): 0, ((-0.6, 0.9),): 2, ((-0.7, -0.8),): 3}
     for w, phase in cases.items():
         assert int(classify(as_w(w))) == phase, w
 
@@ -150,7 +150,7 @@ def test_plateau_mode_finds_the_crowded_value():
 
 
 def test_majority_and_boundary_helpers():
-    phase = xr.DataArray(np.array([[0, 2], [2, 2], [1, 0]]), dims=("seed", "cell"))
+    phase = xr.DataArray(np.array([[0, 2], [2, 2], [1, 0], [3, 3]]), dims=("seed", "cell"))
     np.testing.assert_array_equal(majority(phase).values, [0, 2])
     grid = np.array([[0, 0, 0], [0, 0, 1], [0, 0, 1]])
     assert boundary_mask(grid).sum() == 5

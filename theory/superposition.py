@@ -20,8 +20,10 @@ r = 2p / (4 − 5p) (p < 4/5); L_1 = L_2 at r = 2/p − 5/2. Superposition wins 
 i.e. at low density and r not far from 1; at p ≥ 4/5 it never wins.
 
 Empirical classification of one W (feature k, default the second): not represented when
-‖W_k‖ < 1/2; else superposition when its interference Σ_{j≠k} (Ŵ_k·W_j)² > 1/4 (another
-represented feature shares its direction), else dedicated.
+‖W_k‖ < 1/2; else shared when its interference Σ_{j≠k} (Ŵ_k·W_j)² > 1/4 (another represented
+feature shares its direction), else dedicated. A shared feature is in superposition (antipodal)
+when its overlaps point away from it, Σ_{j≠k} Ŵ_k·W_j < 0, and "same-sign shared" otherwise: a
+state trained models reach from inits with W_1·W_2 > 0 that is none of the paper's candidates.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-PHASES = ("not represented", "dedicated", "superposition")
+PHASES = ("not represented", "dedicated", "superposition", "same-sign shared")
 REPRESENTED = 0.5          # ‖W_i‖ above which a feature counts as represented
 SHARED = 0.25              # interference above which a represented feature is in superposition
 
@@ -59,14 +61,19 @@ def superposition_band(density) -> tuple[np.ndarray, np.ndarray]:
 
 
 def classify(w: xr.DataArray, feature: int = 2, hidden: str = "hidden", dim: str = "feature") -> xr.DataArray:
-    """Phase index (PHASES) of `feature` for every W in `w` (dims `hidden`, `dim`, any others)."""
+    """Phase index (PHASES) of `feature` for every W in `w` (dims `hidden`, `dim`, any others).
+
+    The analytic diagram has the first three phases only; the fourth never matches it.
+    """
     wk = w.sel({dim: feature})
     norm = np.sqrt((wk**2).sum(hidden))
     unit = wk / norm.where(norm > 0, 1.0)
-    interference = ((unit * w).sum(hidden) ** 2).sum(dim) - norm**2
+    overlaps = (unit * w).sum(hidden)
+    interference = (overlaps**2).sum(dim) - norm**2
+    away = overlaps.sum(dim) - norm < 0
     represented = norm >= REPRESENTED
     shared = interference > SHARED
-    return xr.where(~represented, 0, xr.where(shared, 2, 1))
+    return xr.where(~represented, 0, xr.where(shared, xr.where(away, 2, 3), 1))
 
 
 def dims_per_feature(w: xr.DataArray, hidden: str = "hidden", dim: str = "feature") -> xr.DataArray:
