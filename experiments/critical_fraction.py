@@ -14,6 +14,20 @@ summary.json keys:
     p_unique                          {n: pooled P(unique)}
     paper_n_unique                    the authors' counts per 10 000 splits (p = 10 only, else {})
     paper_r_c                         0.4 (p = 10 only, else null)
+
+Fig. 4b and the effective theory as dynamics (the `dynamics` part, an engine run of the toy in
+`<out>/dynamics`): `GrokkingToy` (width 200, MSE, the paper's defaults) swept over the training
+fraction (n_train of 55 in `DYNAMICS_SIZES`) × seeds, each member on its own random split.
+    rqi_steps_vs_fraction   {fraction: {mean, lo, hi, n}} steps until RQI > 0.95 over seeds
+                            (never → B − 1, as the authors' iter_rqi = steps − 1; lo..hi = seed range)
+    lambda3_vs_fraction     {fraction: {mean, lo, hi, n}} λ₃(A_Dᵀ A_D) of the members' splits
+    rqi_steps_trend         Spearman ρ between training fraction and steps to RQI > 0.95 (members)
+    flow_r2                 {members: [{train_fraction, seed, r2}], median}: R² of the standardised
+                            E(t) of the network against the ℓ_eff gradient flow
+                            dE/dt = −∇ℓ_eff (ℓ_eff = ‖A_D E‖²/‖E‖², A_D the training set's
+                            parallelograms; `theory.representation.effective_flow`) started from the
+                            member's standardised E(0), time t = repr_lr · step (the authors'
+                            explicit-Euler step η = eta_reprs), over the first `FLOW_STEPS` steps
 """
 
 from __future__ import annotations
@@ -24,21 +38,40 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
+import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
+from scipy.stats import spearmanr
 
-from toymodels import Spec, store
-from toymodels.experiments import Experiment, register
+from toymodels import Spec, engine, store
+from toymodels.experiments import Claim, Experiment, register
+from toymodels.experiments.common import spec_of
+from toymodels.grokking_toy import GrokkingToy
+from toymodels.plots.grokking import flow_overlay, rqi_speed
 from toymodels.plots.phases import unique_probability
 from toymodels.spec import require
-from toymodels.tasks.addition_pairs import n_samples
-from toymodels.theory.representation import critical_fraction, crossing
+from toymodels.tasks.addition_pairs import addition_pairs, n_samples
+from toymodels.theory.events import first_step
+from toymodels.theory.representation import (
+    critical_fraction,
+    crossing,
+    effective_flow,
+    standardised,
+    third_eigenvalue,
+    training_rows,
+)
 
 # effective_linear_eq.ipynb, 10 000 random training sets per size (p = 10); n ≤ 13 → 0, n ≥ 40 → 10 000.
 PAPER_COUNTS = {13: 0, 16: 51, 18: 373, 20: 1754, 21: 2863, 22: 4270, 23: 5795, 24: 7085,
                 26: 8666, 28: 9488, 30: 9814, 40: 10000}
 PAPER_SPLITS = 10000
 PAPER_R_C = 0.4
+DYNAMICS = "dynamics"
+DYNAMICS_SIZES = {"tiny": (30, 54), "default": (20, 25, 30, 35, 45, 54),
+                  "paper": (5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 54)}
+DYNAMICS_RUN = {"tiny": (2, 300, 50), "default": (3, 5000, 50), "paper": (3, 10000, 50)}  # seeds, steps, log_every
+RQI_THRESHOLD = 0.95
+FLOW_STEPS = 2000
 
 
 @dataclass(frozen=True)
@@ -95,32 +128,92 @@ def census(spec: Spec) -> xr.Dataset:
     )
 
 
+def dynamics_spec(preset: str) -> Spec:
+    """The toy swept over training fractions (n_train of 55, floor((n + ½)/55 · 55) = n) × seeds."""
+    seeds, steps, log_every = DYNAMICS_RUN.get(preset, DYNAMICS_RUN["tiny"])
+    system = GrokkingToy()
+    sizes = DYNAMICS_SIZES.get(preset, DYNAMICS_SIZES["tiny"])
+    fractions = tuple(round((n + 0.5) / n_samples(system.p), 4) for n in sizes)
+    return Spec(system, system.hparams(), sweep={"train_fraction": fractions}, seeds=seeds, steps=steps,
+                log_every=log_every)
+
+
 def train(spec: Spec, out: str | Path | None = None, *, quiet: bool = False,
-          checkpoint_seconds: float = 10.0, metadata: dict[str, Any] | None = None) -> xr.Dataset:
-    """Build the census Dataset and store it in `out` as the engine stores a run."""
+          metadata: dict[str, Any] | None = None, **options: Any) -> xr.Dataset:
+    """The census (stored in `out` like any run), then the toy's fraction sweep in `out/dynamics`."""
     spec.validate()
     require(not spec.sweep, "critical-fraction takes no --sweep (it tries every training size)")
-    config = {**(metadata or {}), "spec": spec.to_dict()}
-    path = None
-    if out is not None:
-        out = Path(out)
-        store.claim_run_folder(out, config)
-        path = out / store.RESULTS
-        if store.is_complete(path):
-            return store.load(out)
-    start = time.perf_counter()
-    ds = census(spec)
-    ds.attrs = {**store.provenance(config),
-                "timings": json.dumps({"total_seconds": time.perf_counter() - start})}
-    if path is not None:
-        store.save_complete(path, ds)
-    ds.attrs["complete"] = True
+    metadata = metadata or {}
+    config = {**metadata, "spec": spec.to_dict()}
+
+    def compute() -> xr.Dataset:
+        start = time.perf_counter()
+        ds = census(spec)
+        ds.attrs["timings"] = json.dumps({"total_seconds": time.perf_counter() - start})
+        return ds
+
+    ds = store.finished_or(out, config, compute)
+    engine.run(dynamics_spec(metadata.get("preset", "tiny")), None if out is None else Path(out) / DYNAMICS,
+               metadata={**metadata, "part": DYNAMICS}, quiet=quiet, **options)
     return ds
+
+
+def seed_stats(values: np.ndarray) -> dict[str, Any]:
+    return {"mean": float(np.mean(values)), "lo": float(np.min(values)), "hi": float(np.max(values)),
+            "n": int(len(values))}
+
+
+def member_split(p: int, fraction: float, seed: int) -> np.ndarray:
+    return addition_pairs(p, fraction, seed).train
+
+
+def dynamics_report(ds: xr.Dataset, out: Path) -> dict[str, Any]:
+    """Fig. 4b (steps to RQI > 0.95 and λ₃ vs fraction) and the ℓ_eff flow against the network."""
+    spec = spec_of(ds)
+    p, repr_lr = spec["static"]["p"], spec["hparams"]["repr_lr"]
+    budget = int(ds["step"].values[-1]) + 1
+    t_rqi = first_step(ds["rqi"] > RQI_THRESHOLD).fillna(budget - 1)
+    fractions = ds["train_fraction"].values
+    lam3 = np.array([[third_eigenvalue(p, member_split(p, float(f), int(s))) for s in ds["seed"].values]
+                     for f in fractions])
+    steps = {str(f): seed_stats(t_rqi.sel(train_fraction=f).values) for f in fractions}
+    lam = {str(f): seed_stats(lam3[i]) for i, f in enumerate(fractions)}
+    rho = spearmanr(np.repeat(fractions, ds.sizes["seed"]),
+                    t_rqi.transpose("train_fraction", "seed").values.ravel()).statistic
+    figure = rqi_speed(fractions, {k: [steps[str(f)][k] for f in fractions] for k in ("mean", "lo", "hi")},
+                       {k: [lam[str(f)][k] for f in fractions] for k in ("mean", "lo", "hi")}, budget)
+    figure.savefig(out / "rqi-steps.png", dpi=120)
+    plt.close(figure)
+    window = ds.sel(step=ds["step"] <= FLOW_STEPS)
+    times = window["step"].values * repr_lr
+    rows, networks, flows, names = [], [], [], []
+    for f in fractions:
+        for s in ds["seed"].values:
+            member = window.sel(train_fraction=f, seed=s)
+            network = standardised(member["embedding"].values)
+            flow = standardised(effective_flow(network[0], training_rows(p, member_split(p, float(f), int(s))),
+                                               times))
+            r2 = float(1 - np.sum((network - flow) ** 2) / np.sum((network - network.mean()) ** 2))
+            rows.append({"train_fraction": float(f), "seed": int(s), "r2": r2})
+            if s == ds["seed"].values[0]:
+                networks.append(network[..., 0])
+                flows.append(flow[..., 0])
+                names.append(f"fraction {f:.3g}, seed {s}")
+    coords = {"member": names, "step": window["step"].values, "symbol": np.arange(p)}
+    dims = ("member", "step", "symbol")
+    figure = flow_overlay(xr.DataArray(np.stack(networks), coords, dims), xr.DataArray(np.stack(flows), coords, dims),
+                          np.array([r["r2"] for r in rows if r["seed"] == int(ds["seed"].values[0])]),
+                          title="standardised E(t): network (solid) vs ℓ_eff gradient flow (dashed), t = repr_lr·step")
+    figure.savefig(out / "effective-flow.png", dpi=120)
+    plt.close(figure)
+    return {"rqi_steps_vs_fraction": steps, "lambda3_vs_fraction": lam, "rqi_steps_trend": float(rho),
+            "rqi_budget": budget,
+            "flow_r2": {"members": rows, "median": float(np.median([r["r2"] for r in rows]))}}
 
 
 def report(ds: xr.Dataset, out: Path) -> dict[str, Any]:
     """P(unique) vs training fraction with the paper's counts; r_c pooled and per seed."""
-    static = json.loads(ds.attrs["config"])["spec"]["static"]
+    static = spec_of(ds)["static"]
     p, n_splits = static["p"], static["n_splits"]
     n_all = n_samples(p)
     pooled = ds["n_unique"].sum("seed") / (n_splits * ds.sizes["seed"])
@@ -133,9 +226,12 @@ def report(ds: xr.Dataset, out: Path) -> dict[str, Any]:
         reference = xr.DataArray(np.array(list(PAPER_COUNTS.values())) / PAPER_SPLITS,
                                  coords={"train_fraction": sizes / n_all}, dims="train_fraction")
     r_c = n_critical / n_all
-    unique_probability(pooled.swap_dims(n_train="train_fraction"), r_c, reference).savefig(
-        out / "critical-fraction.png", dpi=120)
+    figure = unique_probability(pooled.swap_dims(n_train="train_fraction"), r_c, reference)
+    figure.savefig(out / "critical-fraction.png", dpi=120)
+    plt.close(figure)
+    dynamics = dynamics_report(store.load(out / DYNAMICS), out) if (out / DYNAMICS / store.RESULTS).exists() else {}
     return {
+        **dynamics,
         "p": p, "n_samples": n_all, "n_splits": n_splits, "seeds": ds.sizes["seed"],
         "r_c": r_c, "n_critical": n_critical, "r_c_per_seed": per_seed,
         "n_unique": {str(n): int(c) for n, c in zip(ds["n_train"].values,
@@ -154,4 +250,16 @@ register(Experiment(
     presets={"tiny": tiny, "default": default, "paper": paper},
     report=report,
     train=train,
+    claims=(
+        Claim(source="Liu et al. 2022, Fig. 4a (effective_linear_eq.ipynb, 10 000 splits per size)",
+              text="critical training fraction r_c where P(unique linear representation) crosses ½",
+              key="r_c", paper="r_c ≈ 0.4 (crossing between n = 22 and 23 of 55: 0.400–0.418)",
+              accept=(0.39, 0.43),
+              reason="10 000 random splits per size; band = the paper's crossing interval ± 1 sample / 55"),
+        Claim(source="Liu et al. 2022, Fig. 4b",
+              text="representation learning is faster with more training data (steps to RQI > 0.95 fall "
+                   "with the training fraction)",
+              key="rqi_steps_trend", paper="decreasing (qualitative)", accept=(None, -0.5), partly=(None, 0.0),
+              reason="Spearman ρ over 6 fractions × 3 seeds, 5000 steps (never → B − 1)"),
+    ),
 ))

@@ -115,3 +115,45 @@ def predicted_accuracy(p: int, train: np.ndarray, present: np.ndarray) -> float:
     if not test.any():
         return float("nan")
     return float(generalised_set(p, train, present)[test].mean())
+
+
+def training_rows(p: int, train: np.ndarray) -> np.ndarray:
+    """A_D: the rows e_i + e_j − e_m − e_n of the parallelograms with both samples in D."""
+    s, t = parallelograms(p).T
+    return parallelogram_matrix(p)[np.asarray(train, bool)[s] & np.asarray(train, bool)[t]]
+
+
+def standardised(embedding: np.ndarray) -> np.ndarray:
+    """(E − mean over symbols) / unbiased std over symbols, per dimension (last two axes (p, d))."""
+    centred = embedding - embedding.mean(axis=-2, keepdims=True)
+    return centred / embedding.std(axis=-2, ddof=1, keepdims=True)
+
+
+def effective_flow(start: np.ndarray, rows: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """E(t) of the gradient flow dE/dt = −∇_E ℓ_eff, ℓ_eff = ‖A E‖² / ‖E‖², at `times` (Diffrax, Tsit5).
+
+    start (p, d); rows A (K, p); returns (len(times), p, d). ℓ_eff is scale-invariant, so the flow
+    keeps ‖E‖ fixed and only turns E towards the null space of A (the linear representations).
+    """
+    import diffrax
+    import jax
+    import jax.numpy as jnp
+
+    a = jnp.asarray(rows, jnp.float32)
+
+    def loss(e):
+        return jnp.sum((a @ e) ** 2) / jnp.sum(e**2)
+
+    field = diffrax.ODETerm(lambda t, e, args: -jax.grad(loss)(e))
+    solution = diffrax.diffeqsolve(
+        field, diffrax.Tsit5(), t0=0.0, t1=float(times[-1]), dt0=None, y0=jnp.asarray(start, jnp.float32),
+        saveat=diffrax.SaveAt(ts=jnp.asarray(times, jnp.float32)),
+        stepsize_controller=diffrax.PIDController(rtol=1e-5, atol=1e-7, dtmin=1e-8), max_steps=100_000)
+    return np.asarray(solution.ys)
+
+
+def trajectory_r2(network: np.ndarray, theory: np.ndarray) -> float:
+    """R² = 1 − Σ(network − theory)² / Σ(network − mean network)² over every time and symbol."""
+    network, theory = np.asarray(network, float), np.asarray(theory, float)
+    total = np.sum((network - network.mean()) ** 2)
+    return float(1 - np.sum((network - theory) ** 2) / total) if total > 0 else float("nan")
