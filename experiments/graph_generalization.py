@@ -37,7 +37,7 @@ from toymodels.experiments.common import member_dims, member_rows, sweep_dims
 from toymodels.graph_mlp import GraphMLP
 from toymodels.plots import save_figure, training_curves
 from toymodels.plots.graphs import recall_vs_sweep, relation_heatmap
-from toymodels.theory.scaling import bootstrap_interval
+from toymodels.theory.scaling import difference_interval, mean_interval
 
 METRICS = ("train_acc", "test_acc", "heldout_recall", "inferable_recall", "noninferable_recall",
            "test_specificity")
@@ -78,29 +78,6 @@ def point_rows(final: xr.Dataset) -> list[dict[str, Any]]:
             row[f"{m}_std"] = float(stds[m].isel(at))
         rows.append(row)
     return rows
-
-
-def mean_interval(values: np.ndarray) -> dict[str, Any]:
-    """{"value": mean, "lo", "hi": 95 % bootstrap interval over the values, "n"} (NaNs dropped)."""
-    values = values[np.isfinite(values)]
-    if not len(values):
-        return {"value": None, "n": 0}
-    lo, hi = bootstrap_interval(lambda i: values[i].mean(), len(values))
-    return {"value": float(values.mean()), "lo": lo, "hi": hi, "n": int(len(values))}
-
-
-def difference_interval(a: np.ndarray, b: np.ndarray, seed: int = 0) -> dict[str, Any]:
-    """mean(a) − mean(b) with a 95 % bootstrap interval resampling each group's members."""
-    a, b = a[np.isfinite(a)], b[np.isfinite(b)]
-    if not len(a) or not len(b):
-        return {"value": None, "n": 0}
-    rng = np.random.default_rng(seed)
-
-    def draw(i: np.ndarray) -> float:
-        return a[i].mean() - b[rng.integers(0, len(b), len(b))].mean()
-
-    lo, hi = bootstrap_interval(draw, len(a), seed=seed)
-    return {"value": float(a.mean() - b.mean()), "lo": lo, "hi": hi, "n": int(len(a) + len(b))}
 
 
 def weight_decay_effect(final: xr.Dataset, ideal: float) -> tuple[dict[str, Any], dict[str, Any]]:

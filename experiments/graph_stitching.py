@@ -44,7 +44,7 @@ from toymodels.plots import save_figure, training_curves
 from toymodels.plots.graphs import similarity_scatter, stitch_heatmaps
 from toymodels.spec import require
 from toymodels.tasks.graphs import family_truth, graph_split
-from toymodels.theory.scaling import bootstrap_interval
+from toymodels.theory.scaling import difference_interval, mean_interval
 from toymodels.theory.stitching import cka_matrix, member_params, stitch
 
 
@@ -98,26 +98,6 @@ def pair_kinds(members: list[dict[str, Any]]) -> np.ndarray:
                       for j in range(len(members))] for i in range(len(members))])
 
 
-def mean_with_interval(values: np.ndarray) -> dict[str, Any]:
-    """{"value": mean, "lo", "hi": 95 % bootstrap interval over the entries, "n"}."""
-    values = np.asarray(values, float).ravel()
-    lo, hi = bootstrap_interval(lambda i: values[i].mean(), len(values))
-    return {"value": float(values.mean()), "lo": lo, "hi": hi, "n": int(len(values))}
-
-
-def gap_with_interval(control: np.ndarray, trained: np.ndarray, seed: int = 0) -> dict[str, Any]:
-    """mean(control) − mean(trained), bootstrap resampling both groups of pairs (95 %)."""
-    control, trained = np.ravel(control), np.ravel(trained)
-    rng = np.random.default_rng(seed)
-
-    def draw(i: np.ndarray) -> float:
-        return control[i].mean() - trained[rng.integers(0, len(trained), len(trained))].mean()
-
-    lo, hi = bootstrap_interval(draw, len(control), seed=seed)
-    return {"value": float(control.mean() - trained.mean()), "lo": lo, "hi": hi,
-            "n": int(len(control) + len(trained))}
-
-
 TOL = 1e-4  # gradient-norm tolerance of the task-loss stitching fit
 
 
@@ -144,8 +124,8 @@ def report(ds: xr.Dataset, out: Path) -> dict[str, Any]:
                            for k in ("self", "same_size", "cross_size")}
         penalty[method]["control"] = float(pen[m:].mean())
         if off.any():
-            trained[method] = mean_with_interval(pen[:m][off])
-            gap[method] = gap_with_interval(pen[m:], pen[:m][off])
+            trained[method] = mean_interval(pen[:m][off])
+            gap[method] = difference_interval(pen[m:], pen[:m][off])
     corr = {method: float(np.corrcoef(cka[off], acc[:m][off])[0, 1]) if off.sum() > 2 else None
             for method, acc in (("ridge", result.ridge_acc), ("task", result.task_acc))}
 

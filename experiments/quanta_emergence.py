@@ -34,6 +34,7 @@ from toymodels.experiments.quanta_scaling import (
     run_alpha,
     widest,
 )
+from toymodels.plots import save_figure
 from toymodels.plots.scaling import emergence_heatmap, learned_steps_figure
 from toymodels.sparse_parity import SparseParityMLP
 from toymodels.tasks.sparse_parity import code_alpha
@@ -77,20 +78,20 @@ def report(ds: xr.Dataset, out: Path) -> dict[str, Any]:
     alpha, probs = run_alpha(ds), probabilities(ds)
     big = widest(ds)
     first_seed = big["subtask_loss"].isel(seed=0).squeeze(drop=True).transpose("subtask", "step")
-    emergence_heatmap(first_seed.values, ds["step"].values, "step",
-                      title=f"widest network, seed 0, α = {alpha:g}").savefig(
-        out / "quanta-emergence-steps.png", dpi=120)
+    save_figure(emergence_heatmap(first_seed.values, ds["step"].values, "step",
+                                  title=f"widest network, seed 0, α = {alpha:g}"),
+                out / "quanta-emergence-steps.png")
     final = ds["subtask_loss"].isel(step=-1)
     params = parameter_counts(ds)
     if "width" in ds.dims:
         by_width = final.mean("seed").squeeze(drop=True).transpose("subtask", "width").values
-        emergence_heatmap(by_width, params, "parameters N",
-                          title="final subtask loss, mean over seeds").savefig(
-            out / "quanta-emergence-width.png", dpi=120)
+        save_figure(emergence_heatmap(by_width, params, "parameters N",
+                                      title="final subtask loss, mean over seeds"),
+                    out / "quanta-emergence-width.png")
     beta, steps = measure_beta(ds)
     rows = steps.transpose(..., "subtask").values.reshape(-1, len(probs))
-    learned_steps_figure(probs, rows, beta.value, beta.fit.amplitude).savefig(
-        out / "quanta-learned-steps.png", dpi=120)
+    save_figure(learned_steps_figure(probs, rows, beta.value, beta.fit.amplitude),
+                out / "quanta-learned-steps.png")
     learned = quanta_learned(final).mean("seed").squeeze(drop=True)
     widths = ds["width"].values if "width" in ds.dims else [None]
     return {

@@ -39,6 +39,7 @@ import xarray as xr
 from toymodels import Spec
 from toymodels.experiments import Claim, Experiment, register
 from toymodels.experiments.common import spec_of
+from toymodels.plots import save_figure
 from toymodels.plots.scaling import ScalingPanel, scaling_figure
 from toymodels.sparse_parity import SparseParityMLP
 from toymodels.spec import require
@@ -233,8 +234,7 @@ def report(ds: xr.Dataset, out: Path) -> dict[str, Any]:
               "alpha_D": ("α_D", "training samples D (widest, early-stopped)")}
     panels = [panel(name, *labels[name], x, y, alpha) for name, (x, y, _) in measured.items()]
     title = f"multitask sparse parity, α = {alpha:g} (code alpha {code_alpha(alpha):g})"
-    figure = scaling_figure(panels, title=title)
-    figure.savefig(out / "quanta-scaling.png", dpi=120)
+    save_figure(scaling_figure(panels, title=title), out / "quanta-scaling.png")
     beta, _ = measure_beta(ds)
     summary = {"alpha": {"value": alpha, "code_alpha": code_alpha(alpha)},
                **{name: measurement(name, x, y, counts, alpha)

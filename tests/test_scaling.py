@@ -13,9 +13,11 @@ from toymodels.theory.scaling import (
     bootstrap_interval,
     bootstrap_points,
     bootstrap_seeds,
+    difference_interval,
     fit_power_law,
     learned_points,
     learned_step,
+    mean_interval,
     predicted_exponents,
     quanta_learned,
 )
@@ -110,3 +112,13 @@ def test_beta_fit_recovers_steps_to_learn_exponent(beta, seed):
     steps = xr.DataArray(50 * probs**-beta * noise, dims=("seed", "subtask"))
     steps = steps.where(steps < 50 * probs[12] ** -beta)   # rarer subtasks never learned → NaN
     assert fit_power_law(*learned_points(steps, probs)).exponent == pytest.approx(beta, abs=0.1)
+
+
+def test_mean_and_difference_intervals():
+    rng = np.random.default_rng(3)
+    a, b = 1.0 + 0.1 * rng.standard_normal(50), 0.2 + 0.1 * rng.standard_normal(40)
+    mean = mean_interval(np.append(a, np.nan))             # NaNs are dropped
+    assert mean["n"] == 50 and mean["lo"] < 1.0 < mean["hi"] and mean["hi"] - mean["lo"] < 0.1
+    gap = difference_interval(a, b)
+    assert gap["n"] == 90 and gap["lo"] < 0.8 < gap["hi"] and gap["value"] == pytest.approx(a.mean() - b.mean())
+    assert mean_interval(np.array([np.nan]))["value"] is None

@@ -13,6 +13,7 @@ This module is the one home of the power-law fit and of the bootstrap:
                           percentile interval of statistic(indices) over resampled units
     bootstrap_seeds(x, y_seeds) -> Exponent           resample seeds (rows), refit the seed mean
     bootstrap_points(x, y) -> Exponent                resample the fitted (x, y) points
+    mean_interval(values), difference_interval(a, b) -> {"value", "lo", "hi", "n"}
 """
 
 from __future__ import annotations
@@ -109,6 +110,33 @@ def bootstrap_interval(statistic: Callable[[np.ndarray], float], n: int, samples
     tail = 100 * (1 - level) / 2
     lo, hi = np.percentile(draws, [tail, 100 - tail])
     return float(lo), float(hi)
+
+
+def mean_interval(values: np.ndarray, level: float = 0.95, seed: int = 0) -> dict[str, float | int | None]:
+    """{"value": mean, "lo", "hi": percentile bootstrap interval over the values, "n"}; NaNs dropped."""
+    values = np.ravel(np.asarray(values, float))
+    values = values[np.isfinite(values)]
+    if not len(values):
+        return {"value": None, "lo": None, "hi": None, "n": 0}
+    lo, hi = bootstrap_interval(lambda i: values[i].mean(), len(values), level=level, seed=seed)
+    return {"value": float(values.mean()), "lo": lo, "hi": hi, "n": int(len(values))}
+
+
+def difference_interval(a: np.ndarray, b: np.ndarray, level: float = 0.95,
+                        seed: int = 0) -> dict[str, float | int | None]:
+    """mean(a) − mean(b) with a percentile bootstrap interval resampling both groups
+    independently; n = len(a) + len(b) (NaNs dropped)."""
+    a, b = (np.ravel(np.asarray(v, float)) for v in (a, b))
+    a, b = a[np.isfinite(a)], b[np.isfinite(b)]
+    if not len(a) or not len(b):
+        return {"value": None, "lo": None, "hi": None, "n": 0}
+    rng = np.random.default_rng([seed, 1])
+
+    def draw(i: np.ndarray) -> float:
+        return a[i].mean() - b[rng.integers(0, len(b), len(b))].mean()
+
+    lo, hi = bootstrap_interval(draw, len(a), level=level, seed=seed)
+    return {"value": float(a.mean() - b.mean()), "lo": lo, "hi": hi, "n": int(len(a) + len(b))}
 
 
 def bootstrap_seeds(x: np.ndarray, y: np.ndarray, offset: bool = False, samples: int = 1000,
