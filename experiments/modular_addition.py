@@ -1,16 +1,26 @@
 """`modular-addition`: the embedding-MLP of Ding et al. (2024) on (a + b) mod p, swept over weight decay.
 
+Grokking delay of a member: t_test − t_train, the first logged steps with test / train accuracy
+≥ 0.9 (`toymodels.theory.phases.member_metrics`; undefined when either never happens).
+
 summary.json keys:
     members            one entry per member: seed, swept values, final_train_acc, final_test_acc,
-                       circles (count), circle_freqs, diverged
+                       circles (count), circle_freqs, t_train, t_test, grokking_delay, diverged
     circles_mean       mean circle count over members (non-diverged)
+    circles_count      {mean, lo, hi, n}: circle count over non-diverged members (lo..hi: range)
+    grokking_delay     {wd: {mean, lo, hi, n}} over the members at each weight decay that grok
+                       (lo..hi: range over seeds and any other swept axis)
+    grokking_delay_shrink  {mean, lo, hi, n}: delay at the smallest wd minus delay at the largest,
+                       per seed (and other swept values), in steps; null without a wd sweep
+    grokking_delay_ratio   {mean, lo, hi, n}: delay at the smallest wd over delay at the largest,
+                       per seed (members whose largest-wd delay is 0 are left out)
     final_train_acc_mean, final_test_acc_mean
     n_members, n_diverged
+The generic sweep report adds `phase_map` when two axes are swept (the `phases` preset).
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +28,11 @@ import numpy as np
 import xarray as xr
 
 from toymodels import ModularMLP, Spec
-from toymodels.experiments import Experiment, register
+from toymodels.experiments import Claim, Experiment, register
+from toymodels.experiments.common import member_rows, spec_of
 from toymodels.plots import signal_trajectories, sweep_scatter, training_curves
 from toymodels.theory.circles import circles
+from toymodels.theory.phases import member_metrics
 
 
 def tiny() -> Spec:
@@ -30,7 +42,14 @@ def tiny() -> Spec:
 
 def default() -> Spec:
     system = ModularMLP()
-    return Spec(system, system.hparams(), sweep={"wd": (0.1, 0.5, 1.0)}, seeds=3, steps=2000, log_every=50)
+    return Spec(system, system.hparams(), sweep={"wd": (0.1, 1.0)}, seeds=2, steps=1500, log_every=25)
+
+
+def phases() -> Spec:
+    """The classic grokking diagram: weight decay × training fraction × 3 seeds, at p = 23 (see docs)."""
+    system = ModularMLP(p=23, d=32, width=64)
+    sweep = {"wd": (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0), "train_fraction": (0.2, 0.3, 0.4, 0.5, 0.6, 0.8)}
+    return Spec(system, system.hparams(), sweep=sweep, seeds=3, steps=3000, log_every=50)
 
 
 def paper() -> Spec:
@@ -39,30 +58,32 @@ def paper() -> Spec:
                 steps=30000, log_every=100)
 
 
-def member_rows(ds: xr.Dataset, alive: xr.DataArray) -> list[dict[str, Any]]:
-    """One summary row per member (all member dims stacked)."""
-    final = ds.isel(step=-1)
-    member_dims = list(ds["diverged_step"].dims)
-    rows = []
-    for index in np.ndindex(*ds["diverged_step"].shape):
-        at = dict(zip(member_dims, index, strict=True))
-        freqs = [int(k) for k in alive["freq"].values if bool(alive.isel(at).sel(freq=k))]
-        rows.append({
-            **{d: ds[d].values[i].item() for d, i in at.items()},
-            "final_train_acc": float(final["train_acc"].isel(at)),
-            "final_test_acc": float(final["test_acc"].isel(at)),
-            "circles": len(freqs),
-            "circle_freqs": freqs,
-            "diverged": bool(ds["diverged_step"].isel(at) >= 0),
-        })
-    return rows
+def spread(values: np.ndarray) -> dict[str, Any]:
+    """{mean, lo, hi, n} of the finite values (lo..hi: their range); mean None if there are none."""
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
+    if not len(values):
+        return {"mean": None, "lo": None, "hi": None, "n": 0}
+    return {"mean": float(values.mean()), "lo": float(values.min()), "hi": float(values.max()), "n": len(values)}
+
+
+def delay_by_wd(delay: xr.DataArray) -> dict[str, Any]:
+    """Grokking delay per weight decay; smallest-wd minus (and over) largest-wd delay per matched member."""
+    if "wd" not in delay.dims:
+        return {"grokking_delay": {}, "grokking_delay_shrink": None, "grokking_delay_ratio": None}
+    low, high = delay.isel(wd=0), delay.isel(wd=-1)
+    many = delay.sizes["wd"] > 1
+    return {"grokking_delay": {f"{wd:g}": spread(delay.sel(wd=wd).values) for wd in delay["wd"].values},
+            "grokking_delay_shrink": spread((low - high).values) if many else None,
+            "grokking_delay_ratio": spread((low / high.where(high > 0)).values) if many else None}
 
 
 def report(ds: xr.Dataset, out: Path) -> dict[str, Any]:
     """Curves, S_k trajectories of one member, circles per member; summary of the same."""
-    p = json.loads(ds.attrs["config"])["spec"]["static"]["p"]
+    p = spec_of(ds)["static"]["p"]
     alive = circles(ds["signal"].isel(step=-1), p)
-    counts = alive.sum("freq").where(ds["diverged_step"] < 0)
+    healthy = ds["diverged_step"] < 0
+    counts = alive.sum("freq").where(healthy)
     hue = next((d for d in ds["diverged_step"].dims if d != "seed"), None)
     training_curves(ds, hue=hue).savefig(out / "curves.png", dpi=120)
     first = {d: 0 for d in ds["diverged_step"].dims}
@@ -71,21 +92,49 @@ def report(ds: xr.Dataset, out: Path) -> dict[str, Any]:
                         title=f"S_k(t), member {label}").savefig(out / "signal.png", dpi=120)
     if hue:
         sweep_scatter(counts, hue, "circles").savefig(out / "circles.png", dpi=120)
-    rows = member_rows(ds, alive)
-    healthy = [r for r in rows if not r["diverged"]]
+    metrics = member_metrics(ds).where(healthy)
+    final = ds.isel(step=-1)
+    rows = member_rows(ds, {"final_train_acc": final["train_acc"], "final_test_acc": final["test_acc"],
+                            "circles": alive.sum("freq"), "t_train": metrics["t_train"],
+                            "t_test": metrics["t_test"], "grokking_delay": metrics["grokking_delay"]})
+    ordered = alive.transpose(*ds["diverged_step"].dims, "freq")
+    for row, index in zip(rows, np.ndindex(*ordered.shape[:-1]), strict=True):
+        row["circle_freqs"] = [int(k) for k in ordered["freq"].values[ordered.values[index]]]
+    kept = [r for r in rows if not r["diverged"]]
     return {
         "members": rows,
         "n_members": len(rows),
-        "n_diverged": len(rows) - len(healthy),
-        "circles_mean": float(np.mean([r["circles"] for r in healthy])) if healthy else None,
-        "final_train_acc_mean": float(np.mean([r["final_train_acc"] for r in healthy])) if healthy else None,
-        "final_test_acc_mean": float(np.mean([r["final_test_acc"] for r in healthy])) if healthy else None,
+        "n_diverged": len(rows) - len(kept),
+        "circles_mean": float(np.mean([r["circles"] for r in kept])) if kept else None,
+        "circles_count": spread(counts.values.ravel()),
+        **delay_by_wd(metrics["grokking_delay"]),
+        "final_train_acc_mean": float(np.mean([r["final_train_acc"] for r in kept])) if kept else None,
+        "final_test_acc_mean": float(np.mean([r["final_test_acc"] for r in kept])) if kept else None,
     }
 
+
+CLAIMS = (
+    Claim(source="Liu, Michaud, Tegmark 2023 (Omnigrok), LU mechanism",
+          text="larger weight decay shortens the grokking delay (t_test − t_train at 90 % accuracy)",
+          key="grokking_delay_shrink", paper="delay falls as weight decay grows (delay ∝ 1/γ)",
+          accept=(1.0, None), interval="range over seeds",
+          reason="delay at wd 0.1 minus delay at wd 1 is positive for every seed"),
+    Claim(source="Liu, Michaud, Tegmark 2023 (Omnigrok), as summarised in the reference notes",
+          text="grokking delay ∝ 1/weight decay: delay(wd 0.1) / delay(wd 1) = 10",
+          key="grokking_delay_ratio", paper="delay ∝ 1/γ (not checked against the paper's text)",
+          accept=(5.0, 20.0), interval="range over seeds",
+          reason="band = factor 2: the wd-1 delay is 3 logging intervals (±1 interval = ±33 %) and the "
+                 "paper's statement is not checked"),
+    Claim(source="Ding et al. 2024, abstract", text="only a few Fourier circles survive (d = 128, p = 59)",
+          key="circles_count", paper="a few of the 29 frequencies", accept=(1.0, 29 / 3),
+          interval="range over members",
+          reason="band = at least one and at most a third of the 29 frequencies; the paper gives no number at d = 128"),
+)
 
 register(Experiment(
     name="modular-addition",
     description="Embedding-MLP on (a+b) mod p (Ding et al. 2024): grokking and Fourier circles vs weight decay",
-    presets={"tiny": tiny, "default": default, "paper": paper},
+    presets={"tiny": tiny, "default": default, "phases": phases, "paper": paper},
     report=report,
+    claims=CLAIMS,
 ))

@@ -47,7 +47,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from toymodels.engine import chunk_program
-from toymodels.spec import Spec, System
+from toymodels.spec import Spec, System, require
 
 DIVERGED_BYTES = 8  # diverged_step: one int64 per member
 TIMED_SECONDS = 0.2  # time_plan runs a point's chunk for at least this long (or the whole run)
@@ -57,6 +57,11 @@ def tree_bytes(tree: Any) -> int:
     """Σ size · itemsize over the leaves of a pytree of arrays or ShapeDtypeStructs."""
     return int(sum(np.prod(x.shape, dtype=np.int64) * np.dtype(x.dtype).itemsize
                    for x in jax.tree.leaves(tree)))
+
+
+def trained(system: Any) -> bool:
+    """Whether `system` is an engine system (has init, step and observe)."""
+    return all(callable(getattr(system, name, None)) for name in ("init", "step", "observe"))
 
 
 def uses_x64(system: System) -> bool:
@@ -113,6 +118,8 @@ def memory_plan(spec: Spec) -> dict[str, Any]:
     merged (`results_total_bytes` adds up); `flops_per_step` is Σ over points of members · flops.
     """
     spec.validate()
+    require(all(trained(system) for _, system in spec.systems()),
+            f"{type(spec.system).__name__} is not trained by the engine (no init/step/observe): nothing to plan")
     members = spec.n_members
     records = len(spec.record_steps())
     points = []
