@@ -18,6 +18,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import diffrax
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 from toymodels.tasks.addition_pairs import n_samples, parallelogram_matrix, parallelograms
@@ -118,9 +121,13 @@ def predicted_accuracy(p: int, train: np.ndarray, present: np.ndarray) -> float:
 
 
 def training_rows(p: int, train: np.ndarray) -> np.ndarray:
-    """A_D: the rows e_i + e_j − e_m − e_n of the parallelograms with both samples in D."""
+    """A_D as the (K, p) matrix of P₀ with the rows of parallelograms not in D set to zero.
+
+    Row k is e_i + e_j − e_m − e_n when both samples of the k-th parallelogram are in D, else 0
+    (zero rows leave ‖A_D E‖² unchanged and keep one shape for every D)."""
     s, t = parallelograms(p).T
-    return parallelogram_matrix(p)[np.asarray(train, bool)[s] & np.asarray(train, bool)[t]]
+    keep = np.asarray(train, bool)[s] & np.asarray(train, bool)[t]
+    return parallelogram_matrix(p) * keep[:, None]
 
 
 def standardised(embedding: np.ndarray) -> np.ndarray:
@@ -129,31 +136,23 @@ def standardised(embedding: np.ndarray) -> np.ndarray:
     return centred / embedding.std(axis=-2, ddof=1, keepdims=True)
 
 
+@jax.jit
+def _flow(start: jax.Array, rows: jax.Array, times: jax.Array) -> jax.Array:
+    def loss(e):
+        return jnp.sum((rows @ e) ** 2) / jnp.sum(e**2)
+
+    field = diffrax.ODETerm(lambda t, e, args: -jax.grad(loss)(e))
+    solution = diffrax.diffeqsolve(
+        field, diffrax.Tsit5(), t0=0.0, t1=times[-1], dt0=None, y0=start, saveat=diffrax.SaveAt(ts=times),
+        stepsize_controller=diffrax.PIDController(rtol=1e-5, atol=1e-7, dtmin=1e-8), max_steps=100_000)
+    return solution.ys
+
+
 def effective_flow(start: np.ndarray, rows: np.ndarray, times: np.ndarray) -> np.ndarray:
     """E(t) of the gradient flow dE/dt = −∇_E ℓ_eff, ℓ_eff = ‖A E‖² / ‖E‖², at `times` (Diffrax, Tsit5).
 
     start (p, d); rows A (K, p); returns (len(times), p, d). ℓ_eff is scale-invariant, so the flow
     keeps ‖E‖ fixed and only turns E towards the null space of A (the linear representations).
     """
-    import diffrax
-    import jax
-    import jax.numpy as jnp
-
-    a = jnp.asarray(rows, jnp.float32)
-
-    def loss(e):
-        return jnp.sum((a @ e) ** 2) / jnp.sum(e**2)
-
-    field = diffrax.ODETerm(lambda t, e, args: -jax.grad(loss)(e))
-    solution = diffrax.diffeqsolve(
-        field, diffrax.Tsit5(), t0=0.0, t1=float(times[-1]), dt0=None, y0=jnp.asarray(start, jnp.float32),
-        saveat=diffrax.SaveAt(ts=jnp.asarray(times, jnp.float32)),
-        stepsize_controller=diffrax.PIDController(rtol=1e-5, atol=1e-7, dtmin=1e-8), max_steps=100_000)
-    return np.asarray(solution.ys)
-
-
-def trajectory_r2(network: np.ndarray, theory: np.ndarray) -> float:
-    """R² = 1 − Σ(network − theory)² / Σ(network − mean network)² over every time and symbol."""
-    network, theory = np.asarray(network, float), np.asarray(theory, float)
-    total = np.sum((network - network.mean()) ** 2)
-    return float(1 - np.sum((network - theory) ** 2) / total) if total > 0 else float("nan")
+    return np.asarray(_flow(jnp.asarray(start, jnp.float32), jnp.asarray(rows, jnp.float32),
+                            jnp.asarray(times, jnp.float32)))
