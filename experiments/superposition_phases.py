@@ -31,14 +31,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import jax
 import numpy as np
 import xarray as xr
 
 from toymodels import Spec
 from toymodels.experiments import Claim, Experiment, register
 from toymodels.plots.superposition import phase_maps
-from toymodels.superposition import Superposition, importances, sample_features, weighted_loss
+from toymodels.superposition import Superposition, fixed_sample_losses
 from toymodels.theory.superposition import PHASES, analytic_phase, classify, superposition_band
 
 
@@ -95,25 +94,15 @@ def band_curves(density: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
             (np.ones(int((~inside).sum())), p[~inside])]
 
 
-EVAL_SAMPLES = 1 << 15
-
-
 def eval_losses(final: xr.Dataset) -> xr.DataArray:
-    """Loss of every member's final (W, b) on one fixed sample of EVAL_SAMPLES inputs per density."""
-
-    def member(w, b, x, r):
-        return weighted_loss({"W": w, "b": b}, x, importances(r, 2))
-
-    batched = jax.jit(jax.vmap(member, in_axes=(0, 0, None, 0)))
+    """Loss of every member's final (W, b) on one fixed sample of 2^15 inputs per density."""
     rows = []
     for p in final["density"].values:
         cell = final.sel(density=p).stack(member=("seed", "importance"))
-        x = sample_features(jax.random.PRNGKey(0), np.float32(p), EVAL_SAMPLES, 2)
-        w = cell["W"].transpose("member", "hidden", "feature").values
-        b = cell["b"].transpose("member", "feature").values
-        r = cell["importance"].values.astype(np.float32)
-        rows.append(xr.DataArray(np.asarray(batched(w, b, x, r)), dims="member",
-                                 coords={"member": cell["member"]}).unstack("member"))
+        losses = fixed_sample_losses(cell["W"].transpose("member", "hidden", "feature").values,
+                                     cell["b"].transpose("member", "feature").values, float(p),
+                                     cell["importance"].values)
+        rows.append(xr.DataArray(losses, dims="member", coords={"member": cell["member"]}).unstack("member"))
     return xr.concat(rows, dim=final["density"])
 
 

@@ -15,7 +15,14 @@ import toymodels as tm
 from toymodels.experiments import get
 from toymodels.experiments.superposition_intro import is_pentagon
 from toymodels.experiments.superposition_phases import boundary_mask, majority
-from toymodels.superposition import Superposition, feature_geometry, importances, sample_features, weighted_loss
+from toymodels.superposition import (
+    Superposition,
+    feature_geometry,
+    fixed_sample_losses,
+    importances,
+    sample_features,
+    weighted_loss,
+)
 from toymodels.theory.superposition import (
     analytic_phase,
     classify,
@@ -125,12 +132,9 @@ def test_analytic_diagram_limits():
 @pytest.mark.parametrize("p, r", [(0.05, 0.5), (0.3, 2.0), (1.0, 0.7)])
 def test_analytic_losses_match_the_system_loss_of_each_configuration(p, r):
     """Monte Carlo of the system's own loss at the three candidate (W, b) against the closed forms."""
-    x = sample_features(jax.random.PRNGKey(0), jnp.float32(p), 400_000, 2)
-    weights = importances(jnp.float32(r), 2)
-    configs = [({"W": jnp.array([[1.0, 0.0]]), "b": jnp.array([0.0, p / 2])}),
-               ({"W": jnp.array([[0.0, 1.0]]), "b": jnp.array([p / 2, 0.0])}),
-               ({"W": jnp.array([[1.0, -1.0]]), "b": jnp.zeros(2)})]
-    simulated = np.array([float(weighted_loss(c, x, weights)) for c in configs])
+    w = np.array([[[1.0, 0.0]], [[0.0, 1.0]], [[1.0, -1.0]]])
+    b = np.array([[0.0, p / 2], [p / 2, 0.0], [0.0, 0.0]])
+    simulated = fixed_sample_losses(w, b, p, r, samples=400_000)
     np.testing.assert_allclose(simulated, phase_losses(p, r), rtol=0.03, atol=2e-5)
 
 

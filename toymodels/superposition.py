@@ -101,6 +101,21 @@ def feature_geometry(w: jax.Array) -> dict[str, jax.Array]:
     }
 
 
+def fixed_sample_losses(w: np.ndarray, b: np.ndarray, density: float, importance, samples: int = 1 << 15,
+                        seed: int = 0) -> np.ndarray:
+    """Loss of each (W, b) of a batch, W (k, m, n) and b (k, n), on one fixed sample of `samples`
+    inputs at `density` shared by all k (common random numbers: differences between the k are
+    estimated much better than each loss); `importance` is a scalar or one ratio per k."""
+    k, _, n = np.shape(w)
+    x = sample_features(jax.random.PRNGKey(seed), jnp.float32(density), samples, n)
+    ratios = jnp.broadcast_to(jnp.asarray(importance, jnp.float32), (k,))
+
+    def one(wk, bk, r):
+        return weighted_loss({"W": wk, "b": bk}, x, importances(r, n))
+
+    return np.asarray(jax.jit(jax.vmap(one))(jnp.asarray(w, jnp.float32), jnp.asarray(b, jnp.float32), ratios))
+
+
 @dataclass(frozen=True)
 class Superposition:
     """Static settings: n features, m hidden dimensions, batch size (see module docstring)."""
