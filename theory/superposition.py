@@ -17,7 +17,7 @@ paper compares the expected loss of the candidate configurations:
 
 The predicted phase is argmin_k L_k. Boundaries: L_0 = L_1 at r = 1; L_0 = L_2 at
 r = 2p / (4 − 5p) (p < 4/5); L_1 = L_2 at r = 2/p − 5/2. Superposition wins between the last two,
-i.e. at low density and r not far from 1; at p ≥ 4/5 it never wins.
+i.e. at low density and r not far from 1; the band closes at r = 1, p = 4/7.
 
 Empirical classification of one W (feature k, default the second): not represented when
 ‖W_k‖ < 1/2; else shared when its interference Σ_{j≠k} (Ŵ_k·W_j)² > 1/4 (another represented
