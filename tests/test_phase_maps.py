@@ -182,3 +182,22 @@ def test_sweep_report_fix_small_multiples_and_bad_input(tmp_path):
 
 def test_real_coordinates_of_log_axis():
     np.testing.assert_allclose(real_coordinates(np.array([1e-4, 1e-3, 1e-2])), [-4, -3, -2])
+
+
+def test_phases_preset_mechanics_and_report_flags(tmp_path, capsys):
+    """The `phases` preset cut to 2 × 2 cells, 1 seed, 100 steps: map, heatmaps, CLI flags."""
+    from toymodels.experiments.cli import main
+
+    out = tmp_path / "run"
+    assert main(["run", "modular-addition", "--preset", "phases", "--set", "steps=100", "--sweep", "wd=0.1,1",
+                 "--sweep", "train_fraction=0.3,0.8", "--seeds", "1", "--out", str(out), "--quiet"]) == 0
+    summary = json.loads((out / "summary.json").read_text())["phase_map"]
+    assert summary["axes"] == ["wd", "train_fraction"] and summary["scales"]["wd"] == "log"
+    assert len(summary["cells"]) == 4 and sum(summary["phase_counts"].values()) == 4
+    assert "circles" in summary["metrics"] and (out / "heatmap-circles.png").exists()
+    capsys.readouterr()
+    assert main(["report", str(out), "--phase", "wd,nope"]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
+    assert main(["report", str(out), "--phase", "train_fraction,wd", "--metric", "grokking_delay"]) == 0
+    assert json.loads((out / "summary.json").read_text())["phase_map"]["metrics"] == ["grokking_delay"]
+    assert main(["report", str(out), "--fix", "seed=0"]) == 2
