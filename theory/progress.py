@@ -180,9 +180,11 @@ def _drop_step(log_loss: np.ndarray, steps: np.ndarray, start: float, fraction: 
 
 def drop_step(loss: xr.DataArray, start: xr.DataArray | float, fraction: float) -> xr.DataArray:
     """First step after the peak (from `start` on) where log loss fell by `fraction` of its drop."""
+    with np.errstate(divide="ignore", invalid="ignore"):  # a float32 loss of 0 (or −0) has no log: skipped
+        log_loss = np.log(loss)
     return xr.apply_ufunc(
         _drop_step,
-        np.log(loss),
+        log_loss,
         loss["step"],
         start,
         fraction,
