@@ -216,10 +216,10 @@ def report(ds: xr.Dataset, out: Path) -> dict[str, Any]:
     }
 
 
-SOURCE = "Nanda et al. 2023, Fig. 7 / §5"
+SOURCE = "Nanda et al. 2023, progress-measure curves (mainline run)"
 CLAIMS = (
     Claim(
-        source="Nanda et al. 2023, §4",
+        source="Nanda et al. 2023, key frequencies (mainline run)",
         text="the final network uses a handful of key frequencies (≥ 4 per member)",
         key="n_key_freqs_mean",
         paper="5 key frequencies (mainline, p = 113, d_mlp 512)",
