@@ -4,7 +4,8 @@ Time to skill t_k = first step with s_k > 0.9; the "Domino factor" t2/t1 vs p1/p
 and Adam. Settings (paper, `scripts/Fig4_geometry_2task.ipynb`): d = 1000, orthonormal vectors,
 mimic gradient, sampled batches of 128, SignGD and Adam lr 3e-4, SGD lr 3e-2. The optimizer is a
 static axis; each optimizer gets lr × LR_FACTOR[optimizer] (SGD: ×100), so `--set lr=…` scales
-all three together.
+all three together, and at most MAX_STEPS[optimizer] steps (SignGD 1000, Adam 3000: their runs
+end with NaN records up to the SGD run's last step).
 
 Batch control (why SignGD exceeds the N0 = 0 limit (1 + s)/s = 19/9 at p1 = 0.99): SignGD at
 p1 = CONTROL_P1 with the run's batch and with the full batch (expected gradient), CONTROL_SEEDS
@@ -52,6 +53,7 @@ from toymodels.theory.skills import (
 )
 
 LR_FACTOR = {"sgd": 100.0}
+MAX_STEPS = {"signgd": 1000, "adam": 3000}  # t2 ≤ 330 and ≤ 1840 steps at p1 ≤ 0.99 (default run)
 THRESHOLD = 0.9
 OPTIMIZERS = ("sgd", "signgd", "adam")
 CONTROL_P1 = 0.99
@@ -108,12 +110,13 @@ def train_parts(parts: Mapping[str, Spec], spec: Spec, out: Path | None, *, quie
 
 
 def optimizer_parts(spec: Spec) -> dict[str, Spec]:
-    """One spec per optimizer of the sweep, with lr × LR_FACTOR[optimizer]."""
+    """One spec per optimizer of the sweep, with lr × LR_FACTOR[optimizer] and at most
+    MAX_STEPS[optimizer] steps (SignGD and Adam learn both tasks long before SGD does)."""
     optimizers = spec.sweep.get("optimizer", (spec.system.optimizer,))
     rest = {k: v for k, v in spec.sweep.items() if k != "optimizer"}
     return {
-        name: dataclasses.replace(spec, sweep=rest).set("optimizer", name)
-        .set("lr", spec.hparams["lr"] * LR_FACTOR.get(name, 1.0))
+        name: dataclasses.replace(spec, sweep=rest, steps=min(spec.steps, MAX_STEPS.get(name, spec.steps)))
+        .set("optimizer", name).set("lr", spec.hparams["lr"] * LR_FACTOR.get(name, 1.0))
         for name in optimizers
     }
 
@@ -131,13 +134,13 @@ def train(spec: Spec, out: Path | None = None, **options: Any) -> xr.Dataset:
     spec.validate()
     require(spec.system.frequencies == "two", "domino-two-tasks needs frequencies='two'")
     require(spec.system.batch > 0, "domino-two-tasks needs sampled batches (batch > 0) for its control")
-    require(spec.steps % spec.log_every == 0 and min(spec.steps, CONTROL_STEPS) % spec.log_every == 0,
-            f"log_every must divide {CONTROL_STEPS} (the batch control's steps)")
+    require(all(min(spec.steps, n) % spec.log_every == 0 for n in (CONTROL_STEPS, *MAX_STEPS.values())),
+            f"log_every must divide {CONTROL_STEPS} and {', '.join(map(str, MAX_STEPS.values()))}")
     parts = {**optimizer_parts(spec), "control": control_spec(spec)}
 
     def combine(results: dict[str, xr.Dataset]) -> xr.Dataset:
         main = xr.concat([ds.expand_dims(optimizer=[name]) for name, ds in results.items()
-                          if name != "control"], dim="optimizer", combine_attrs="drop")
+                          if name != "control"], dim="optimizer", join="outer", combine_attrs="drop")
         control = results["control"].isel(p1=0, drop=True) if "p1" in results["control"].dims else (
             results["control"].drop_vars("p1", errors="ignore"))
         control = control.rename({"seed": "control_seed", "step": "control_step",

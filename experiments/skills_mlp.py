@@ -123,7 +123,7 @@ SEEDS = "Student-t 95 % interval over seeds"
 register(Experiment(
     name="skills-composition",
     description="MLP on compositional parities (Liu et al. 2025 Fig2-top, Fig16): composed vs separate task",
-    presets={"tiny": lambda: composition(1, 300), "default": lambda: composition(2, 2000),
+    presets={"tiny": lambda: composition(1, 300), "default": lambda: composition(2, 1500),
              "paper": lambda: composition(10, 3000, 1)},
     report=composition_report,
     claims=(
@@ -151,7 +151,7 @@ register(Experiment(
 register(Experiment(
     name="skills-modular-mlp",
     description="Dense vs block-diagonal MLP on two regression tasks, 99 % / 1 % (Liu et al. 2025 Fig19)",
-    presets={"tiny": lambda: modular(2, 200), "default": lambda: modular(8),
+    presets={"tiny": lambda: modular(2, 200), "default": lambda: modular(6),
              "paper": lambda: modular(100, 1000, 1)},
     report=modular_report,
     claims=(

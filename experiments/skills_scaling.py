@@ -64,7 +64,7 @@ def spec(n: int, ds: tuple[int, ...], alphas: tuple[float, ...], steps: int, see
 
 
 def tiny() -> Spec:
-    return spec(100, (40, 100, 220), (1.0, 2.0), 200, 2)
+    return spec(100, (40, 220), (1.0, 2.0), 200, 2)
 
 
 def default() -> Spec:

@@ -77,12 +77,14 @@ def companion_specs(spec: Spec) -> dict[str, Spec]:
 
 
 def combine(results: dict[str, xr.Dataset]) -> xr.Dataset:
-    """One Dataset: variables prefixed by model; Resource and Domino lose their single seed."""
+    """One Dataset: variables prefixed by model; Resource and Domino lose their single seed. The
+    Geometry run's `diverged_step` keeps its name: its seeds are the run's members."""
     parts = []
     for name, ds in results.items():
         if name != "geometry":
             ds = ds.isel(seed=0, drop=True)
-        parts.append(ds.rename({v: f"{name}_{v}" for v in ds.data_vars}))
+        parts.append(ds.rename({v: f"{name}_{v}" for v in ds.data_vars
+                                if not (name == "geometry" and v == "diverged_step")}))
     return xr.merge(parts, combine_attrs="drop")
 
 
