@@ -35,6 +35,7 @@ import xarray as xr
 from toymodels import Spec
 from toymodels.experiments import Claim, Experiment, register
 from toymodels.experiments.common import mean_interval, spec_of
+from toymodels.experiments.skills_scaling import key_text
 from toymodels.plots.odes import save
 from toymodels.plots.skills import learning_times, skill_grid
 from toymodels.skills import ParityTasksMLP, SquareTasksMLP
@@ -44,10 +45,9 @@ ACCURACY = 0.9   # skill learned: train accuracy above this
 MSE = 1e-3       # Fig19: task learned when its MSE is below this
 
 
-def key_text(value: Any) -> str:
-    if isinstance(value, bool | np.bool_):
-        return "modular" if value else "dense"
-    return f"{value:g}" if isinstance(value, float | np.floating) else str(value)
+def network(modular: Any) -> str:
+    """Summary key of the `modular` axis."""
+    return "modular" if modular else "dense"
 
 
 # --- skills-composition -------------------------------------------------------------------------
@@ -111,11 +111,11 @@ def modular_report(ds: xr.Dataset, out: Path) -> dict[str, Any]:
     ratio = t.sel(task=2) / t.sel(task=1)
     save(learning_times(t.sel(task=1), t.sel(task=2), "modular"), out / "skills-modular-mlp.png")
     return {
-        "t_learn": {key_text(m): {str(i): float(v) for i, v in zip(t["task"].values,
+        "t_learn": {network(m): {str(i): float(v) for i, v in zip(t["task"].values,
                                                                   t.sel(modular=m).median("seed").values,
                                                                   strict=True)} for m in t["modular"].values},
-        "t2_over_t1": {key_text(m): median_range(ratio.sel(modular=m).values) for m in t["modular"].values},
-        "above_2t1": {key_text(m): float((ratio.sel(modular=m) > 2).mean()) for m in t["modular"].values},
+        "t2_over_t1": {network(m): median_range(ratio.sel(modular=m).values) for m in t["modular"].values},
+        "above_2t1": {network(m): float((ratio.sel(modular=m) > 2).mean()) for m in t["modular"].values},
     }
 
 
