@@ -115,14 +115,17 @@ def paper() -> Spec:
 
 
 def census(spec: Spec) -> xr.Dataset:
-    """Counts of unique splits, dims (seed, n_train), with train_fraction = n/N as a coordinate."""
+    """Counts of unique splits, dims (seed, n_train), with train_fraction = n/N as a coordinate.
+
+    `diverged_step` (−1 for every seed) marks `seed` as the member dim, as in an engine run."""
     p, n_splits = spec.system.p, spec.system.n_splits
     sizes = np.arange(n_samples(p) + 1)
     counts = np.stack([critical_fraction(p, sizes, n_splits, seed).n_unique
                        for seed in range(spec.seeds)])
     return xr.Dataset(
         {"n_unique": (("seed", "n_train"), counts),
-         "p_unique": (("seed", "n_train"), counts / n_splits)},
+         "p_unique": (("seed", "n_train"), counts / n_splits),
+         "diverged_step": (("seed",), np.full(spec.seeds, -1))},  # nothing trains, nothing diverges
         coords={"seed": np.arange(spec.seeds), "n_train": sizes,
                 "train_fraction": ("n_train", sizes / n_samples(p))},
     )
