@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -11,7 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from toymodels import ConfigError, ModularMLP, Spec, run
-from toymodels.constant_norm import rescale_to_norm
+from toymodels.constant_norm import optimizer_step, rescale_to_norm
+from toymodels.experiments.cli import main
 
 SMALL = dict(p=11, d=8, width=16)
 
@@ -63,3 +66,35 @@ def test_bad_norm_scale_is_a_config_error():
     system = ModularMLP(**SMALL, constant_norm=True)
     with pytest.raises(ConfigError):
         Spec(system, {**system.hparams(), "norm_scale": 0.0}).validate()
+
+
+@settings(max_examples=15, deadline=None)
+@given(target=st.floats(0.5, 20.0), seed=st.integers(0, 1000))
+def test_optimizer_step_projects_the_whole_tree_or_one_part(target, seed):
+    """Without a norm it is the plain optax update; with one, ‖θ‖ (or ‖θ[part]‖) equals it after the step."""
+    rng = np.random.default_rng(seed)
+    params = {"e": jnp.asarray(rng.normal(size=(4, 2))), "dec": [jnp.asarray(rng.normal(size=(3, 3)))]}
+    grads = jax.tree.map(lambda x: jnp.asarray(rng.normal(size=x.shape)), params)
+    opt = optax.adamw(1e-2, weight_decay=0.1)
+    plain, _ = optimizer_step(opt, params, grads, opt.init(params))
+    updates, _ = opt.update(grads, opt.init(params), params)
+    reference = optax.apply_updates(params, updates)
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-6), plain, reference)
+    whole, _ = optimizer_step(opt, params, grads, opt.init(params), jnp.float32(target))
+    assert float(optax.tree.norm(whole)) == pytest.approx(target, rel=1e-5)
+    part, _ = optimizer_step(opt, params, grads, opt.init(params), jnp.float32(target), part="dec")
+    assert float(optax.tree.norm(part["dec"])) == pytest.approx(target, rel=1e-5)
+    np.testing.assert_allclose(part["e"], reference["e"], rtol=1e-6)
+
+
+def test_constant_norm_experiment_tiny_through_cli(tmp_path):
+    out = tmp_path / "run"
+    assert main(["run", "constant-norm", "--preset", "tiny", "--out", str(out), "--quiet"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert set(summary["grokking_delay"]) == {"adamw", "constant_norm", "adamw_wd0", "constant_norm_wd1"}
+    norms = summary["weight_norm"]
+    # constant norm: ‖θ‖ stays at α‖θ₀‖ = 0.8 × the unconstrained start; AdamW's norm moves
+    assert norms["constant_norm"]["final"] == pytest.approx(norms["constant_norm"]["initial"], rel=1e-4)
+    assert norms["constant_norm"]["initial"] == pytest.approx(0.8 * norms["adamw"]["initial"], rel=1e-4)
+    assert abs(norms["adamw_wd0"]["final"] - norms["adamw_wd0"]["initial"]) > 1e-2
+    assert (out / "constant-norm-curves.png").exists()

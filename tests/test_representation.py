@@ -15,10 +15,13 @@ from toymodels.theory.representation import (
     constraint_matrices,
     critical_fraction,
     crossing,
+    effective_flow,
     implied_parallelograms,
     is_unique,
     predicted_accuracy,
     present_parallelograms,
+    standardised,
+    training_rows,
 )
 
 P = 10
@@ -74,6 +77,26 @@ def test_census_agrees_with_the_paper_counts():
     assert 0.38 < result.r_c < 0.43
 
 
+@settings(max_examples=8, deadline=None)
+@given(st.integers(0, 2**16), st.sampled_from([1, 2]))
+def test_effective_flow_keeps_the_norm_descends_and_reaches_the_linear_representation(seed, d):
+    """ℓ_eff = ‖A E‖²/‖E‖² is scale-invariant: the flow keeps ‖E‖, ℓ_eff never rises, and with every
+    parallelogram in D the flow ends in the null space of A (RQI-linear: E_k affine in k)."""
+    rng = np.random.default_rng(seed)
+    start = standardised(rng.uniform(-0.5, 0.5, (P, d)))
+    rows = training_rows(P, np.ones(N, bool))
+    times = np.linspace(0.0, 20.0, 21)
+    path = effective_flow(start, rows, times)
+    norms = np.linalg.norm(path, axis=(1, 2))
+    np.testing.assert_allclose(norms, norms[0], rtol=1e-3)
+    loss = np.array([np.sum((rows @ e) ** 2) / np.sum(e**2) for e in path])
+    assert np.all(np.diff(loss) <= 1e-4 * loss[0])
+    assert loss[-1] < 1e-4 * loss[0] or loss[0] < 1e-8
+    final = path[-1]
+    second_difference = final[2:] - 2 * final[1:-1] + final[:-2]
+    assert np.abs(second_difference).max() < 1e-2 * np.abs(final).max()
+
+
 def test_crossing_interpolates():
     assert crossing(np.array([0, 10, 20]), np.array([0.0, 0.25, 0.75])) == 15.0
     assert np.isnan(crossing(np.array([0, 1]), np.array([0.1, 0.2])))
@@ -110,5 +133,9 @@ def test_critical_fraction_tiny_preset_through_cli(tmp_path):
     assert summary["n_unique"]["13"] == 0 and summary["p_unique"]["55"] == 1.0
     assert (out / "critical-fraction.png").stat().st_size > 0 and (out / "results.zarr").exists()
     assert main(["report", str(out)]) == 0  # the stored run is enough to redo the report
+    assert set(summary["rqi_steps_vs_fraction"]) == {"0.5545", "0.9909"}  # n_train 30 and 54
+    lam = summary["lambda3_vs_fraction"]
+    assert lam["0.9909"]["mean"] > lam["0.5545"]["mean"] > 1e-8  # more data, stiffer constraints
+    assert len(summary["flow_r2"]["members"]) == 4 and (out / "effective-flow.png").exists()
     assert main(["run", "critical-fraction", "--preset", "tiny", "--sweep", "p=5,7",
                  "--out", str(tmp_path / "bad"), "--quiet"]) == 2
