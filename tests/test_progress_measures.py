@@ -111,7 +111,7 @@ def small_state(seed: int):
     return SMALL.init(jax.random.PRNGKey(seed), hp)
 
 
-@settings(max_examples=5, deadline=None)
+@settings(max_examples=3, deadline=None)
 @given(seed=st.integers(0, 100))
 def test_excluded_loss_with_empty_k_is_the_train_loss_of_the_answer_logits(seed):
     state = small_state(seed)
@@ -123,7 +123,7 @@ def test_excluded_loss_with_empty_k_is_the_train_loss_of_the_answer_logits(seed)
 
 
 # --- Gini and Fourier norms -------------------------------------------------------------------
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=12, deadline=None)
 @given(n=st.integers(2, 60), at=st.integers(0, 59), scale=st.floats(1e-3, 1e3), seed=st.integers(0, 1000))
 def test_gini_is_zero_when_flat_and_maximal_one_hot(n, at, scale, seed):
     one_hot = np.zeros(n)
