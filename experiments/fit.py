@@ -59,10 +59,14 @@ def member_table(flat: xr.DataArray, fit: ODEFit) -> list[dict[str, Any]]:
     return rows
 
 
-def median(values: np.ndarray) -> float | None:
+def spread(values: np.ndarray) -> dict[str, Any]:
+    """{"value": median, "lo": min, "hi": max, "n"} of R² values (NaN dropped; −inf kept, as JSON null)."""
     values = np.asarray(values, float)
     values = values[~np.isnan(values)]
-    return scalar(np.median(values)) if len(values) else None
+    if not len(values):
+        return {"value": None, "n": 0}
+    return {"value": float(np.median(values)), "lo": float(values.min()), "hi": float(values.max()),
+            "n": int(len(values))}
 
 
 def fit_run(run: str | Path, var: str, model: str, fit_fraction: float = DEFAULT_FIT_FRACTION) -> dict[str, Any]:
@@ -74,8 +78,8 @@ def fit_run(run: str | Path, var: str, model: str, fit_fraction: float = DEFAULT
     result = {
         "var": var, "model": model, "fit_fraction": fit_fraction, "fit_records": fit.fit_records,
         "fit_end_step": fit.fit_end_step, "n_members": int(flat.sizes["member"]),
-        "one_step_r2": median(fit.one_step_r2.values), "r2_in": median(fit.r2_in.values),
-        "r2_out": median(fit.r2_out.values), "members": member_table(flat, fit),
+        "one_step_r2": spread(fit.one_step_r2.values)["value"], "r2_in": spread(fit.r2_in.values)["value"],
+        "r2_out": spread(fit.r2_out.values)["value"], "members": member_table(flat, fit),
     }
     stem = run / f"fit-{var}-{model}"
     write_json_atomic(stem.with_suffix(".json"), json_ready(result))

@@ -43,6 +43,7 @@ import xarray as xr
 from toymodels import ModularMLP, Spec
 from toymodels.experiments import Claim, Experiment, register
 from toymodels.experiments.common import member_dims, spec_of
+from toymodels.experiments.fit import spread
 from toymodels.plots.odes import interaction_matrix, rollout_panels
 from toymodels.theory.circles import circles
 from toymodels.theory.odes import fit_glv_arrays, fit_ode, r2_score
@@ -80,16 +81,6 @@ def stacked(ds: xr.Dataset) -> xr.Dataset:
     healthy = (flat["diverged_step"] < 0).values
     flat = flat.isel(member=np.flatnonzero(healthy))
     return flat.assign(signal=flat["signal"].astype(np.float64))
-
-
-def spread(values: np.ndarray) -> dict[str, Any]:
-    """{"value": median, "lo": min, "hi": max, "n"} of finite-or-−inf values (NaN dropped)."""
-    values = np.asarray(values, float)
-    values = values[~np.isnan(values)]
-    if not len(values):
-        return {"value": None, "n": 0}
-    return {"value": float(np.median(values)), "lo": float(values.min()), "hi": float(values.max()),
-            "n": int(len(values))}
 
 
 def one_step_scores(signal: xr.DataArray, ridge: float) -> dict[str, np.ndarray]:

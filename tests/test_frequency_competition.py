@@ -98,8 +98,6 @@ def test_fit_command_on_a_finished_run(tmp_path, capsys):
     assert result["fit_end_step"] == 150 and result["fit_records"] == 4
     row = result["members"][0]
     assert set(row["params"]) == {"r", "A"} and np.shape(row["params"]["A"]) == (ds.sizes["freq"],) * 2
-    assert main(["fit", str(out), "--var", "test_loss", "--model", "linear", "--fit-fraction", "0.5"]) == 0
-    assert json.loads((out / "fit-test_loss-linear.json").read_text())["members"][0]["params"]["A"] != []
     capsys.readouterr()
     for bad in (["--var", "nope", "--model", "glv"], ["--var", "signal", "--model", "cubic"],
                 ["--var", "signal", "--model", "linear"],            # default 0.2 of 7 records: too few

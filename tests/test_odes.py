@@ -105,12 +105,12 @@ def test_out_of_window_r2_uses_only_unseen_records():
 
 def test_custom_right_hand_side_is_fitted_per_member():
     """Logistic growth dx/dt = r x (1 − x/K), each member its own (r, K), fitted on half the span."""
-    ts = np.linspace(0.0, 20.0, 81)
+    ts = np.linspace(0.0, 20.0, 41)
     r, k = np.array([0.4, 0.7]), np.array([2.0, 5.0])
     x = k[:, None] / (1 + (k[:, None] / 0.1 - 1) * np.exp(-r[:, None] * ts))
     da = xr.DataArray(x, dims=("seed", "step"), coords={"step": ts})
     model = CustomODE(lambda t, y, th: th["r"] * y * (1 - y / th["k"]), {"r": 0.5, "k": 3.0}, "logistic")
-    fit = fit_ode(da, model, fit_fraction=0.5)
+    fit = fit_ode(da, model, fit_fraction=0.5, max_steps=40)
     np.testing.assert_allclose(fit.params["r"].values, r, rtol=1e-3)
     np.testing.assert_allclose(fit.params["k"].values, k, rtol=1e-3)
     assert fit.rollout.dims == ("seed", "step") and np.all(fit.r2_out.values > 0.999)
@@ -210,13 +210,14 @@ def test_figures_are_written_closed_and_sized_by_members(tmp_path):
     x, _, _ = linear_trajectories(np.random.default_rng(0), 6, 3, 20)
     data = xr.DataArray(x, dims=("seed", "step", "var"))
     fit = fit_ode(data, "linear", 0.5, "var")
+    open_before = set(plt.get_fignums())   # figures other code left open are not ours to judge
     paths = [fit_figure(data, fit.rollout, fit.fit_end_step, tmp_path / "fit.png", "var"),
              fit_figure(data.isel(seed=slice(0, 2)), fit.rollout.isel(seed=slice(0, 2)), fit.fit_end_step,
                         tmp_path / "fit2.png", "var"),
              rollout_panels(data.isel(seed=0), {"linear": fit.rollout.isel(seed=0)}, fit.fit_end_step,
                             tmp_path / "panels.png"),
              interaction_matrix(fit.params["A"].isel(seed=0), tmp_path / "A.png")]
-    assert plt.get_fignums() == []
+    assert set(plt.get_fignums()) <= open_before
     widths = [matplotlib.image.imread(p).shape[1] for p in paths[:2]]
     assert widths[0] / widths[1] == pytest.approx(MAX_PANELS / 2, rel=0.02)
     assert all(p.stat().st_size > 0 for p in paths)
