@@ -16,6 +16,8 @@ import zarr
 import toymodels as tm
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+from test_engine import Decay  # noqa: E402
 
 FLOAT32_RUN = """
 import toymodels as tm
@@ -62,7 +64,7 @@ def test_finished_or_computes_once_then_loads(tmp_path):
 
 
 def test_finished_runs_are_consolidated_and_load_without_a_warning(tmp_path):
-    tm.run(float32_spec(), tmp_path / "run", quiet=True)
+    tm.run(tm.Spec(Decay(), {"lr": 0.5}, seeds=2, steps=20, log_every=10), tmp_path / "run", quiet=True)
     assert zarr.open_group(tmp_path / "run" / "results.zarr", mode="r").metadata.consolidated_metadata is not None
     with warnings.catch_warnings():
         warnings.simplefilter("error")

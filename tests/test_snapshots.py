@@ -15,7 +15,7 @@ import pytest
 import toymodels as tm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from test_engine import Decay, modular_spec  # noqa: E402
+from test_engine import Decay  # noqa: E402
 from test_schedules import ScaledDecay  # noqa: E402
 
 
@@ -65,6 +65,6 @@ def test_snapshots_need_a_run_folder_and_logged_steps(tmp_path):
 
 
 def test_a_run_without_snapshots_says_so(tmp_path):
-    tm.run(modular_spec(seeds=1, steps=10, log_every=10), tmp_path / "run", quiet=True)
+    tm.run(tm.Spec(Decay(), {"lr": 0.5}, steps=10, log_every=10), tmp_path / "run", quiet=True)
     with pytest.raises(tm.ConfigError, match="kept no snapshots"):
         tm.load_snapshots(tmp_path / "run")
