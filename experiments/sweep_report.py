@@ -124,7 +124,12 @@ def panel_maps(pmap: xr.Dataset) -> list[tuple[dict[str, int], xr.Dataset]]:
 
 def sweep_report(ds: xr.Dataset, out: Path, summary: dict[str, Any], *, axes: tuple[str, str] | None = None,
                  metric: str | None = None, fix: dict[str, str] | None = None) -> dict[str, Any]:
-    """Draw the phase map and heatmaps into `out`; return {"phase_map": …} ({} when the run has < 2 axes)."""
+    """Draw the phase map and heatmaps into `out`; return {"phase_map": …} ({} when the run has < 2 axes,
+    or no trained members: a study that stores only derived numbers, e.g. critical-fraction)."""
+    if "diverged_step" not in ds:
+        if axes or metric or fix:
+            raise ConfigError("--phase/--metric/--fix need a run of trained members; this study stores none")
+        return {}
     chosen = choose_axes(ds, axes)
     if chosen is None:
         if metric or fix:
