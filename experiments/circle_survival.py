@@ -42,7 +42,6 @@ from itertools import combinations
 from pathlib import Path
 from typing import Any
 
-import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
 from scipy import stats
@@ -50,7 +49,7 @@ from scipy import stats
 from toymodels import ModularMLP, Spec
 from toymodels.experiments import Claim, Experiment, register
 from toymodels.experiments.common import mean_interval, member_rows, spec_of
-from toymodels.plots import signal_trajectories, sweep_scatter
+from toymodels.plots import save_figure, signal_trajectories, sweep_scatter
 from toymodels.plots.progress import survival_scatter
 from toymodels.theory.circles import circles
 from toymodels.theory.survivors import separability, settled
@@ -133,11 +132,6 @@ def difference(a: np.ndarray, b: np.ndarray) -> dict[str, Any]:
     return {"value": value, "lo": value - half, "hi": value + half, "n": int(len(a) + len(b))}
 
 
-def save(figure, path: Path) -> None:
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
-
-
 def report(ds: xr.Dataset, out: Path) -> dict[str, Any]:
     """Circles vs d, S_k(t) of one member at the smallest/largest d, survivor fitness, controls."""
     spec = spec_of(ds)
@@ -150,12 +144,12 @@ def report(ds: xr.Dataset, out: Path) -> dict[str, Any]:
     main_alive = alive.sel({member: plain}).swap_dims({member: "d"})
     main_ok = healthy.sel({member: plain}).swap_dims({member: "d"})
     counts = main_alive.sum("freq").where(main_ok)
-    save(sweep_scatter(counts, "d", "surviving circles"), out / "circles_vs_d.png")
+    save_figure(sweep_scatter(counts, "d", "surviving circles"), out / "circles_vs_d.png")
     for name, d in (("smallest", main["d"].values[0]), ("largest", main["d"].values[-1])):
-        save(signal_trajectories(main["signal"].sel(d=d).isel(seed=0), main_alive.sel(d=d).isel(seed=0),
+        save_figure(signal_trajectories(main["signal"].sel(d=d).isel(seed=0), main_alive.sel(d=d).isel(seed=0),
                                  title=f"S_k(t), d={d}, seed 0"), out / f"signal_d_{name}.png")
     fit = fitness(main["signal"], main_alive, main_ok)
-    save(survival_scatter(fit["init_signal"], fit["gradient"], fit["survived"]), out / "survival_fitness.png")
+    save_figure(survival_scatter(fit["init_signal"], fit["gradient"], fit["survived"]), out / "survival_fitness.png")
     stable = settled(ds["signal"], p).where(healthy)
     controls = {}
     for fix, key in (("none", "none"), ("embedding", "fix_embedding"), ("mlp", "fix_mlp")):

@@ -1,14 +1,19 @@
-"""Report helpers shared by the studies: the stored config, member dims, per-member summary rows."""
+"""Helpers shared by the studies: the stored config, member dims, per-member rows, nested summary
+dicts, seed intervals, and several engine runs stored as one run folder."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import xarray as xr
 from scipy import stats
+
+from toymodels import engine, store
+from toymodels.spec import Spec
 
 
 def config_of(ds: xr.Dataset) -> dict[str, Any]:
@@ -71,3 +76,39 @@ def mean_interval(values: Any, level: float = 0.95) -> dict[str, Any]:
         return {"mean": mean, "lo": None, "hi": None, "n": n}
     half = float(stats.t.ppf((1 + level) / 2, n - 1) * x.std(ddof=1) / np.sqrt(n))
     return {"mean": mean, "lo": mean - half, "hi": mean + half, "n": n}
+
+
+def nested(values: xr.DataArray, *dims: str) -> Any:
+    """{dim0 value: {dim1 value: … float}} with NaN → None."""
+    if not dims:
+        v = float(values)
+        return None if np.isnan(v) else v
+    keys = values[dims[0]].values
+    return {key_text(k): nested(values.sel({dims[0]: k}), *dims[1:]) for k in keys}
+
+
+def key_text(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float | np.floating) else str(value)
+
+
+def train_parts(parts: Mapping[str, Spec], spec: Spec, out: Path | None, *, quiet: bool,
+                checkpoint_seconds: float, metadata: Mapping[str, Any] | None,
+                combine: Callable[[dict[str, xr.Dataset]], xr.Dataset]) -> xr.Dataset:
+    """engine.run each part (into out/parts/<name>, each resumable), then `combine` and store.
+
+    `combine(results: dict[str, Dataset]) -> Dataset`; the combined Dataset is what `load(out)`
+    returns. `out` is claimed for `spec` first (`store.finished_or`), so a different run there
+    is refused and a finished one is loaded.
+    """
+    def compute() -> xr.Dataset:
+        results = {
+            name: engine.run(part, None if out is None else Path(out) / "parts" / name, quiet=quiet,
+                             checkpoint_seconds=checkpoint_seconds,
+                             metadata={**(metadata or {}), "part": name})
+            for name, part in parts.items()
+        }
+        ds = combine(results)
+        ds.attrs = {"timings": json.dumps({k: json.loads(v.attrs["timings"]) for k, v in results.items()})}
+        return ds
+
+    return store.finished_or(out, {**(metadata or {}), "spec": spec.to_dict()}, compute)

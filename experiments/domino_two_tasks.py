@@ -29,18 +29,15 @@ summary.json keys:
 from __future__ import annotations
 
 import dataclasses
-import json
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
-from toymodels import engine, store
 from toymodels.experiments import Claim, Experiment, register
-from toymodels.experiments.common import mean_interval, spec_of
-from toymodels.plots.odes import save
+from toymodels.experiments.common import mean_interval, spec_of, train_parts
+from toymodels.plots import save_figure
 from toymodels.plots.skills import ratio_plot, skill_grid
 from toymodels.skills import Geometry
 from toymodels.spec import Spec, require
@@ -86,29 +83,6 @@ def paper() -> Spec:
 
 
 # --- runs made of several engine runs (shared with the other skill experiments) -----------------
-def train_parts(parts: Mapping[str, Spec], spec: Spec, out: Path | None, *, quiet: bool,
-                checkpoint_seconds: float, metadata: Mapping[str, Any] | None,
-                combine) -> xr.Dataset:
-    """engine.run each part (into out/parts/<name>, each resumable), then `combine` and store.
-
-    `combine(results: dict[str, Dataset]) -> Dataset`; the combined Dataset is what `load(out)`
-    returns. `out` is claimed for `spec` first (`store.finished_or`), so a different run there
-    is refused and a finished one is loaded.
-    """
-    def compute() -> xr.Dataset:
-        results = {
-            name: engine.run(part, None if out is None else Path(out) / "parts" / name, quiet=quiet,
-                             checkpoint_seconds=checkpoint_seconds,
-                             metadata={**(metadata or {}), "part": name})
-            for name, part in parts.items()
-        }
-        ds = combine(results)
-        ds.attrs = {"timings": json.dumps({k: json.loads(v.attrs["timings"]) for k, v in results.items()})}
-        return ds
-
-    return store.finished_or(out, {**(metadata or {}), "spec": spec.to_dict()}, compute)
-
-
 def optimizer_parts(spec: Spec) -> dict[str, Spec]:
     """One spec per optimizer of the sweep, with lr × LR_FACTOR[optimizer] and at most
     MAX_STEPS[optimizer] steps (SignGD and Adam learn both tasks long before SGD does)."""
@@ -189,13 +163,14 @@ def report(ds: xr.Dataset, out: Path) -> dict[str, Any]:
     theory_sgd = sgd_time_to_skill(1 - p1, lr_sgd) / sgd_time_to_skill(p1, lr_sgd)
     shown = [p for p in p1 if np.isclose(p, [0.5, 0.9, 0.95]).any()] or list(p1)
     early = ds["skill"].isel(seed=0).sel(p1=shown, step=slice(0, 1000))
-    save(skill_grid(early, "optimizer", "p1", title="Two tasks: skills vs step (seed 0)"), out / "domino-skills.png")
+    save_figure(skill_grid(early, "optimizer", "p1", title="Two tasks: skills vs step (seed 0)"),
+                out / "domino-skills.png")
     x = xr.DataArray(p1 / (1 - p1), dims="p1")
     grid = np.linspace(p1.min(), p1.max(), 200)
     lines = {"p1/p2": (grid / (1 - grid), grid / (1 - grid)),
              "Resource N0=0": (grid / (1 - grid), two_task_factor(grid, THRESHOLD)),
              "19/9": (grid / (1 - grid), np.full_like(grid, DOMINO_LIMIT))}
-    save(ratio_plot(ratio.transpose("optimizer", "p1", ...), x, lines, "p1/p2", "t2/t1 (threshold 0.9)"),
+    save_figure(ratio_plot(ratio.transpose("optimizer", "p1", ...), x, lines, "p1/p2", "t2/t1 (threshold 0.9)"),
          out / "domino-ratio.png")
     return {
         "t2_over_t1": by_optimizer_p1(ratio.mean("seed")),

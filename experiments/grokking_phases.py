@@ -45,7 +45,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
 
@@ -53,6 +52,7 @@ from toymodels import Spec
 from toymodels.experiments import Claim, Experiment, register
 from toymodels.experiments.common import config_of, member_dims
 from toymodels.grokking_toy import GrokkingToy, authors_train_mask
+from toymodels.plots import save_figure
 from toymodels.plots.phases import phase_examples, phase_map_figure
 from toymodels.tasks.addition_pairs import addition_pairs
 from toymodels.theory.phases import (
@@ -220,11 +220,6 @@ def accuracy_prediction(ds: xr.Dataset) -> dict[str, Any]:
             "share_exact": float(np.mean(errors < 1e-3)) if len(errors) else None}
 
 
-def save(figure, path: Path) -> None:
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
-
-
 def report(ds: xr.Dataset, out: Path) -> dict[str, Any]:
     """Phase map + example curves per phase; the summary documented in the module docstring."""
     delay = DELAYS.get(config_of(ds).get("preset"), 1000.0)
@@ -241,7 +236,7 @@ def report(ds: xr.Dataset, out: Path) -> dict[str, Any]:
         hits = np.argwhere(phase.values == k)
         if len(hits):
             examples[name] = ds.isel(dict(zip(phase.dims, hits[0], strict=True)))
-    save(phase_examples(examples), out / "phase-examples.png")
+    save_figure(phase_examples(examples), out / "phase-examples.png")
     summary: dict[str, Any] = {
         "axes": {a: [float(v) for v in ds[a].values] for a in axes},
         "rule": {"threshold": THRESHOLD, "delay": delay, "budget": budget},
@@ -259,7 +254,7 @@ def report(ds: xr.Dataset, out: Path) -> dict[str, Any]:
     majority = pmap["majority"].transpose(x, y).values
     boundaries = map_boundaries(pmap)
     lines = [[(" | ".join(b.phases), *b.segment(pad=0.05)) for b in boundaries]]
-    save(phase_map_figure(pmap, lines, title=f"majority phase of {ds.sizes['seed']} seeds, B = {budget}, "
+    save_figure(phase_map_figure(pmap, lines, title=f"majority phase of {ds.sizes['seed']} seeds, B = {budget}, "
                                              f"Δ = {delay:g}"), out / "phase-diagram.png")
     return {
         **summary,

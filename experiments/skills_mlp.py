@@ -34,9 +34,8 @@ import xarray as xr
 
 from toymodels import Spec
 from toymodels.experiments import Claim, Experiment, register
-from toymodels.experiments.common import mean_interval, spec_of
-from toymodels.experiments.skills_scaling import key_text
-from toymodels.plots.odes import save
+from toymodels.experiments.common import key_text, mean_interval, spec_of
+from toymodels.plots import save_figure
 from toymodels.plots.skills import learning_times, skill_grid
 from toymodels.skills import ParityTasksMLP, SquareTasksMLP
 from toymodels.theory.events import first_step
@@ -61,7 +60,7 @@ def composition_report(ds: xr.Dataset, out: Path) -> dict[str, Any]:
     t = first_step(ds["acc"] > ACCURACY)
     parts = t.sel(task=[1, 2]).max("task")
     t3 = t.sel(task=3)
-    save(skill_grid(ds["acc"].isel(seed=0).expand_dims(seed=[0]), "seed", "tasks",
+    save_figure(skill_grid(ds["acc"].isel(seed=0).expand_dims(seed=[0]), "seed", "tasks",
                     title="Train accuracy per task (seed 0)", ylabel="accuracy"), out / "skills-composition.png")
     return {
         "t90": {key_text(k): {str(i): v for i, v in zip(t["task"].values, t.sel(tasks=k).mean("seed").values,
@@ -81,7 +80,7 @@ def rare(p_rare: tuple[float, ...], seeds: int, steps: int = 1000, log_every: in
 def rare_report(ds: xr.Dataset, out: Path) -> dict[str, Any]:
     t = first_step(ds["acc"] > ACCURACY)
     ratio = t.sel(task=2) / t.sel(task=1)
-    save(skill_grid(ds["acc"].isel(seed=0).expand_dims(seed=[0]), "seed", "p_rare",
+    save_figure(skill_grid(ds["acc"].isel(seed=0).expand_dims(seed=[0]), "seed", "p_rare",
                     title="Train accuracy, task 2 on a fraction p2 of samples (seed 0)", ylabel="accuracy"),
          out / "skills-rare-task.png")
     return {
@@ -109,7 +108,7 @@ def modular_report(ds: xr.Dataset, out: Path) -> dict[str, Any]:
     steps = spec_of(ds)["steps"]
     t = first_step(ds["task_loss"] < MSE).fillna(steps)
     ratio = t.sel(task=2) / t.sel(task=1)
-    save(learning_times(t.sel(task=1), t.sel(task=2), "modular"), out / "skills-modular-mlp.png")
+    save_figure(learning_times(t.sel(task=1), t.sel(task=2), "modular"), out / "skills-modular-mlp.png")
     return {
         "t_learn": {network(m): {str(i): float(v) for i, v in zip(t["task"].values,
                                                                   t.sel(modular=m).median("seed").values,

@@ -24,7 +24,7 @@ import xarray as xr
 from toymodels import Spec
 from toymodels.experiments import Claim, Experiment, register
 from toymodels.experiments.skills_scaling import ALPHAS, nested
-from toymodels.plots.odes import save
+from toymodels.plots import save_figure
 from toymodels.plots.skills import exponent_panels
 from toymodels.skills import Geometry
 
@@ -55,7 +55,7 @@ def report(ds: xr.Dataset, out: Path) -> dict[str, Any]:
     """Speed-up factor per d and α; figure of the factor vs α, one line per d."""
     final = ds["loss"].where(ds["diverged_step"] < 0).mean("seed").isel(step=-1)
     speedup = final.sel(vectors="random") / final.sel(vectors="modular")
-    save(exponent_panels({"modular speed-up L_random / L_modular": speedup.transpose("d", "alpha")}, {}),
+    save_figure(exponent_panels({"modular speed-up L_random / L_modular": speedup.transpose("d", "alpha")}, {}),
          out / "skills-modularity.png")
     largest = speedup.isel(d=-1)
     return {

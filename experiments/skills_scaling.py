@@ -35,7 +35,7 @@ import xarray as xr
 
 from toymodels import Spec
 from toymodels.experiments import Claim, Experiment, register
-from toymodels.experiments.common import spec_of
+from toymodels.experiments.common import key_text, nested, spec_of
 from toymodels.plots.skills import exponent_panels, scaling_panels
 from toymodels.skills import Geometry
 from toymodels.theory.scaling import bootstrap_seeds
@@ -73,19 +73,6 @@ def default() -> Spec:
 
 def paper() -> Spec:
     return spec(1000, tuple(range(20, 1001, 20)), ALPHAS, 100_000, 4)
-
-
-def nested(values: xr.DataArray, *dims: str) -> Any:
-    """{dim0 value: {dim1 value: … float}} with NaN → None."""
-    if not dims:
-        v = float(values)
-        return None if np.isnan(v) else v
-    keys = values[dims[0]].values
-    return {key_text(k): nested(values.sel({dims[0]: k}), *dims[1:]) for k in keys}
-
-
-def key_text(value: Any) -> str:
-    return f"{value:g}" if isinstance(value, float | np.floating) else str(value)
 
 
 def two_point_exponents(loss: xr.DataArray, dim: str, points: tuple[float, float]

@@ -31,9 +31,8 @@ import xarray as xr
 
 from toymodels import Spec
 from toymodels.experiments import Claim, Experiment, register
-from toymodels.experiments.common import mean_interval, spec_of
-from toymodels.experiments.domino_two_tasks import train_parts
-from toymodels.plots.odes import save
+from toymodels.experiments.common import mean_interval, spec_of, train_parts
+from toymodels.plots import save_figure
 from toymodels.plots.skills import model_panels
 from toymodels.skills import Domino, Geometry, Resource, frequencies
 from toymodels.spec import require
@@ -118,16 +117,16 @@ def report(ds: xr.Dataset, out: Path) -> dict[str, Any]:
     closed = xr.DataArray(resource_closed_form(p_np, n0_mean, eta, steps), dims=("step", "task"),
                           coords={"step": steps, "task": ds["task"]})
     geometry0 = ds["geometry_skill"].isel(seed=0)
-    save(model_panels({
+    save_figure(model_panels({
         f"Geometry (seed 0) vs Resource N0={fit.n0.isel(seed=0).item():.3g} (dashed)":
             (geometry0, fit.prediction.isel(seed=0)),
         "Resource, N0=0.003": ds["resource_skill"].sel(N0=3e-3, method="nearest"),
         "Domino": ds["domino_skill"],
     }), out / "skills-zipf-models.png")
-    save(model_panels({f"Resource N0={v:g}": ds["resource_skill"].sel(N0=v) for v in ds["N0"].values}),
+    save_figure(model_panels({f"Resource N0={v:g}": ds["resource_skill"].sel(N0=v) for v in ds["N0"].values}),
          out / "skills-zipf-n0.png")
     collapsed = collapse(geometry0, p).where(lambda u: u > 1e-12)
-    save(model_panels({"Geometry: (1-s_i)^(1/p_i)": collapsed,
+    save_figure(model_panels({"Geometry: (1-s_i)^(1/p_i)": collapsed,
                        f"Resource closed form, N0={n0_mean:.3g}": collapse(closed, p).where(lambda u: u > 1e-12)},
                       ylabel="(1 - s_i)^(1/p_i)", yscale="log"), out / "skills-zipf-collapse.png")
     return {

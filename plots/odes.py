@@ -15,15 +15,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+
+from toymodels.plots import save_figure  # noqa: E402
 
 MAX_PANELS = 4
-
-
-def save(fig: Figure, path: str | Path) -> Path:
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return Path(path)
 
 
 def overlay(ax: Axes, data: xr.DataArray, fitted: xr.DataArray, fit_end_step: float | None = None,
@@ -66,7 +61,7 @@ def rollout_panels(data: xr.DataArray, rollouts: Mapping[str, xr.DataArray], fit
     for ax, (name, fitted) in zip(axes[0], rollouts.items(), strict=True):
         overlay(ax, data, fitted, fit_end_step, highlight, title=name)
     fig.suptitle(title, fontsize=10)
-    return save(fig, path)
+    return save_figure(fig, path)
 
 
 def fit_figure(data: xr.DataArray, rollout: xr.DataArray, fit_end_step: float, path: str | Path,
@@ -86,7 +81,7 @@ def fit_figure(data: xr.DataArray, rollout: xr.DataArray, fit_end_step: float, p
         overlay(ax, flat_data.isel(panel=i, drop=True), flat_fit.isel(panel=i, drop=True),
                 fit_end_step, title=label)
     fig.suptitle(title, fontsize=10)
-    return save(fig, path)
+    return save_figure(fig, path)
 
 
 def pair_counts(matrix: xr.DataArray) -> tuple[int, int]:
@@ -119,4 +114,4 @@ def interaction_matrix(matrix: xr.DataArray, path: str | Path, highlight: xr.Dat
     ax.set(xlabel=f"{cols} (j)", ylabel=f"{rows} (i)",
            title=f"{title}\n{competitive} competitive pairs (both < 0), {cooperative} cooperative (both > 0)")
     fig.colorbar(image, ax=ax, shrink=0.85, label="A_ij  (< 0 competitive, > 0 cooperative)")
-    return save(fig, path)
+    return save_figure(fig, path)
