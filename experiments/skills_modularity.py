@@ -23,10 +23,11 @@ import xarray as xr
 
 from toymodels import Spec
 from toymodels.experiments import Claim, Experiment, register
-from toymodels.experiments.skills_scaling import ALPHAS, nested
+from toymodels.experiments.common import nested
 from toymodels.plots import save_figure
 from toymodels.plots.skills import exponent_panels
 from toymodels.skills import Geometry
+from toymodels.theory.skills import ZIPF_ALPHAS
 
 
 def spec(n: int, ds: tuple[int, ...], alphas: tuple[float, ...], steps: int, log_every: int,
@@ -43,7 +44,7 @@ def tiny() -> Spec:
 
 
 def default() -> Spec:
-    return spec(200, (10, 20, 40, 80), ALPHAS, 3000, 50)
+    return spec(200, (10, 20, 40, 80), ZIPF_ALPHAS, 3000, 50)
 
 
 def paper() -> Spec:

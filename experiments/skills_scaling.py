@@ -39,9 +39,8 @@ from toymodels.experiments.common import key_text, nested, spec_of
 from toymodels.plots.skills import exponent_panels, scaling_panels
 from toymodels.skills import Geometry
 from toymodels.theory.scaling import bootstrap_seeds
-from toymodels.theory.skills import CHINCHILLA, domino_exponents, quanta_exponents
+from toymodels.theory.skills import CHINCHILLA, ZIPF_ALPHAS, domino_exponents, quanta_exponents
 
-ALPHAS = (1.0, 1.2, 1.4, 1.6, 1.8, 2.0)
 PAPER_ALPHA_N = {"signgd": (0.35, 0.48, 0.63, 0.79, 0.95, 0.96),
                  "adam": (0.35, 0.48, 0.63, 0.79, 0.96, 1.13)}
 PAPER_ALPHA_S = {"signgd": (0.18, 0.30, 0.45, 0.62, 0.81, 1.03),
@@ -68,11 +67,11 @@ def tiny() -> Spec:
 
 
 def default() -> Spec:
-    return spec(1000, (40, 100, 220), ALPHAS, 2000, 3)
+    return spec(1000, (40, 100, 220), ZIPF_ALPHAS, 2000, 3)
 
 
 def paper() -> Spec:
-    return spec(1000, tuple(range(20, 1001, 20)), ALPHAS, 100_000, 4)
+    return spec(1000, tuple(range(20, 1001, 20)), ZIPF_ALPHAS, 100_000, 4)
 
 
 def two_point_exponents(loss: xr.DataArray, dim: str, points: tuple[float, float]
@@ -118,7 +117,7 @@ def report(ds: xr.Dataset, out: Path) -> dict[str, Any]:
     lines = {
         name: {"Domino": (grid, dom[k]), "Quanta": (grid, qua[k]),
                "Chinchilla": (grid, np.full_like(grid, CHINCHILLA[name])),
-               **{f"paper {o}": (np.array(ALPHAS), np.array(v)) for o, v in table.items()}}
+               **{f"paper {o}": (np.array(ZIPF_ALPHAS), np.array(v)) for o, v in table.items()}}
         for k, (name, table) in enumerate((("alpha_N", PAPER_ALPHA_N), ("alpha_S", PAPER_ALPHA_S)))
     }
     measured = {name: xr.DataArray([[table[o][key_text(a)]["value"] for a in ds["alpha"].values]
@@ -137,9 +136,9 @@ def report(ds: xr.Dataset, out: Path) -> dict[str, Any]:
         "alpha_N_half": alpha_n_half,
         "alpha_S_gap": nested(gap, "alpha"),
         "final_loss": nested(mean.isel(step=-1), "optimizer", "alpha", "d"),
-        "paper_alpha_N": {o: dict(zip((f"{a:g}" for a in ALPHAS), v, strict=True))
+        "paper_alpha_N": {o: dict(zip((f"{a:g}" for a in ZIPF_ALPHAS), v, strict=True))
                           for o, v in PAPER_ALPHA_N.items()},
-        "paper_alpha_S": {o: dict(zip((f"{a:g}" for a in ALPHAS), v, strict=True))
+        "paper_alpha_S": {o: dict(zip((f"{a:g}" for a in ZIPF_ALPHAS), v, strict=True))
                           for o, v in PAPER_ALPHA_S.items()},
         "domino": {f"{a:g}": [float(x) for x in domino_exponents(a)] for a in alphas},
         "quanta": {f"{a:g}": [float(x) for x in quanta_exponents(a)] for a in alphas},

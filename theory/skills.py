@@ -104,6 +104,7 @@ def quanta_exponents(alpha: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]
 
 
 CHINCHILLA = {"alpha_N": 0.34, "alpha_S": 0.28}
+ZIPF_ALPHAS = (1.0, 1.2, 1.4, 1.6, 1.8, 2.0)  # the Zipf exponents α of the paper's Fig 10 sweep
 
 
 # --- measurements on recorded trajectories ------------------------------------------------------
