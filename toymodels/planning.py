@@ -46,7 +46,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from toymodels.engine import chunk_program
+from toymodels.engine import chunk_program, uses_x64
 from toymodels.spec import Spec, System, require
 
 DIVERGED_BYTES = 8  # diverged_step: one int64 per member
@@ -62,11 +62,6 @@ def tree_bytes(tree: Any) -> int:
 def trained(system: Any) -> bool:
     """Whether `system` is an engine system (has init, step and observe)."""
     return all(callable(getattr(system, name, None)) for name in ("init", "step", "observe"))
-
-
-def uses_x64(system: System) -> bool:
-    """As the engine: float64 for a system with precision float64 (or with x64 already on)."""
-    return jax.config.jax_enable_x64 or getattr(system, "precision", "float32") == "float64"
 
 
 def member_inputs(names: tuple[str, ...], dtype: np.dtype):
