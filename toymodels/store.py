@@ -148,12 +148,18 @@ def finished_or(out: str | os.PathLike | None, config: Mapping[str, Any], comput
 
 # --- one store: create, write records, checkpoint -----------------------------------------------
 def create_store(path: Path, template: xr.Dataset) -> None:
-    """Write `template` (all records NaN) with one chunk per record along `step`."""
+    """Write `template` (all records NaN) with one chunk per record along `step`.
+
+    String coordinates (e.g. optimizer names) are fixed-length unicode, which Zarr v3 stores but
+    warns about on every write (no v3 spec yet); xarray reads them back exactly, so the warning is
+    silenced here rather than shown to the user on every run."""
     encoding = {
         name: {"chunks": tuple(1 if d == "step" else n for d, n in zip(var.dims, var.shape, strict=True))}
         for name, var in template.data_vars.items()
     }
-    template.to_zarr(path, mode="w", encoding=encoding, consolidated=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", zarr.errors.UnstableSpecificationWarning)
+        template.to_zarr(path, mode="w", encoding=encoding, consolidated=False)
 
 
 def write_record(path: Path, record: int, values: Mapping[str, np.ndarray], n_member_dims: int) -> None:
