@@ -18,6 +18,7 @@ from toymodels.planning import human_bytes, human_seconds, memory_plan, peak_byt
 
 A100_FLOPS = {"float32": 19.5e12, "float64": 9.7e12}
 GPU_BYTES = 80e9
+MAX_POINTS = 10  # memory_plan compiles every static point once; beyond this the page skips the plan
 
 HEADER = """# Paper presets: what a GPU run costs
 
@@ -31,11 +32,20 @@ the CPU backend, GPU buffers differ somewhat), FLOPs of the whole run (XLA's cos
 member's step × members × steps, all points), and the time on one 80 GB GPU estimated as those
 FLOPs at the peak rate of an NVIDIA A100 80 GB (19.5 TFLOP/s FP32, 9.7 TFLOP/s FP64): a lower
 bound, since networks this small do not reach peak. For the time on your own devices, measured,
-use `toymodels run NAME --preset paper --plan`.
+use `toymodels run NAME --preset paper --plan`. Presets with more than 10 static points are not
+planned here (each point is compiled once, which takes too long for a page generator); their
+static points and members are listed, and `--plan` gives the rest.
 
 | experiment | static points | members | memory (one block) | fits 80 GB | FLOPs | ≥ time on one A100 80 GB |
 |---|---:|---:|---:|---|---:|---:|
 """
+
+
+def not_computed_row(name: str, points: int, members: int) -> str:
+    """A table line for a preset with more than MAX_POINTS static points (not planned here)."""
+    reason = (f"not computed: {points} static points, one compile each; "
+              f"run `toymodels run {name} --preset paper --plan`")
+    return f"| `{name}` | {points} | {members * points:,} | – | – | – | {reason} |"
 
 
 def paper_row(name: str, plan: dict[str, Any], steps: int, precision: str) -> str:
@@ -56,6 +66,10 @@ def paper_rows() -> list[str]:
         spec = experiment.spec("paper")
         if not all(trained(system) for _, system in spec.systems()):
             rows.append(f"| `{name}` | – | – | – | – | – | no training (the engine is not used) |")
+            continue
+        points = len(list(spec.points()))
+        if points > MAX_POINTS:
+            rows.append(not_computed_row(name, points, spec.n_members))
             continue
         precision = "float64" if any(uses_x64(system) for _, system in spec.systems()) else "float32"
         rows.append(paper_row(name, memory_plan(spec), spec.steps, precision))
