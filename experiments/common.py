@@ -91,9 +91,9 @@ def key_text(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float | np.floating) else str(value)
 
 
-def train_parts(parts: Mapping[str, Spec], spec: Spec, out: Path | None, *, quiet: bool,
-                checkpoint_seconds: float, metadata: Mapping[str, Any] | None,
-                combine: Callable[[dict[str, xr.Dataset]], xr.Dataset]) -> xr.Dataset:
+def train_parts(parts: Mapping[str, Spec], spec: Spec, out: Path | None, *,
+                combine: Callable[[dict[str, xr.Dataset]], xr.Dataset], quiet: bool = False,
+                checkpoint_seconds: float = 10.0, metadata: Mapping[str, Any] | None = None) -> xr.Dataset:
     """engine.run each part (into out/parts/<name>, each resumable), then `combine` and store.
 
     `combine(results: dict[str, Dataset]) -> Dataset`; the combined Dataset is what `load(out)`
