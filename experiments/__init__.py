@@ -111,11 +111,16 @@ def json_ready(obj: Any) -> Any:
 def write_report(name: str, out: Path, **sweep_options: Any) -> dict[str, Any]:
     """Run experiment `name`'s report on the finished run in `out`, then the generic phase map and
     heatmaps (`experiments.sweep_report`; options: axes, metric, fix); write and return `summary.json`."""
+    import matplotlib.pyplot as plt
+
     from toymodels.experiments.sweep_report import sweep_report
 
     ds = load(out)
-    summary = get(name).report(ds, out)
-    summary = json_ready({**summary, **sweep_report(ds, out, summary, **sweep_options)})
+    try:
+        summary = get(name).report(ds, out)
+        summary = json_ready({**summary, **sweep_report(ds, out, summary, **sweep_options)})
+    finally:
+        plt.close("all")  # a report's figures never outlive it
     write_json_atomic(out / SUMMARY, summary)
     return summary
 

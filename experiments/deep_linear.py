@@ -28,6 +28,7 @@ from toymodels import Spec
 from toymodels.deep_linear import DeepLinear
 from toymodels.experiments import Claim, Experiment, register
 from toymodels.experiments.common import mean_interval, spec_of
+from toymodels.plots import save_figure
 from toymodels.plots.deep_linear import mode_curves, r2_by_init
 from toymodels.spec import require
 from toymodels.theory.deep_linear import exact_strength, half_time, r_squared
@@ -74,9 +75,9 @@ def report(ds: xr.Dataset, out: Path) -> dict[str, Any]:
     t_half = first_step(simulated >= s / 2) * (t / ds["step"]).isel(step=-1)
     ratio = t_half / t_half_exact
     small = float(ds["init_scale"].min())
-    mode_curves(ds["strength"].sel(init_scale=small), exact.sel(init_scale=small), t,
-                ds["loss"].sel(init_scale=small)).savefig(out / "deep-linear-modes.png", dpi=110)
-    r2_by_init(r2).savefig(out / "deep-linear-r2.png", dpi=110)
+    save_figure(mode_curves(ds["strength"].sel(init_scale=small), exact.sel(init_scale=small), t,
+                            ds["loss"].sel(init_scale=small)), out / "deep-linear-modes.png", dpi=110)
+    save_figure(r2_by_init(r2), out / "deep-linear-r2.png", dpi=110)
     healthy = ds["diverged_step"] < 0
     return {
         "mode_r2": mean_interval(r2.where(healthy).sel(init_scale=small).values),

@@ -26,6 +26,7 @@ import xarray as xr
 from toymodels import Spec
 from toymodels.experiments import Claim, Experiment, register
 from toymodels.experiments.common import mean_interval, spec_of
+from toymodels.plots import save_figure
 from toymodels.plots.sae import tradeoff_figure
 from toymodels.sae import SparseAutoencoder, true_features
 from toymodels.spec import require
@@ -87,7 +88,7 @@ def report(ds: xr.Dataset, out: Path) -> dict[str, Any]:
     select, heldout = metrics.isel(seed=slice(0, None, 2)), metrics.isel(seed=slice(1, None, 2))
     best_l1 = select["mmcs"].mean("seed").idxmax("l1")
     mean = metrics.mean("seed")
-    tradeoff_figure(mean).savefig(out / "sae-tradeoff.png", dpi=110)
+    save_figure(tradeoff_figure(mean), out / "sae-tradeoff.png", dpi=110)
     ratios = [f"{r:g}" for r in ds["dict_ratio"].values]
     return {
         "mmcs_best": {key: mean_interval(heldout["mmcs"].sel(dict_ratio=r, l1=best_l1.sel(dict_ratio=r)).values)

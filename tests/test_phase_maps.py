@@ -150,6 +150,7 @@ def grid_run() -> xr.Dataset:
 
 
 def test_sweep_report_writes_map_heatmaps_and_summary(tmp_path):
+    plt.close("all")  # other tests in this process may have left figures open
     ds = grid_run()
     rows = [{"seed": int(s), "a": float(a), "b": float(b), "circles": float(s), "diverged": False}
             for s in ds["seed"].values for a in ds["a"].values for b in ds["b"].values]
