@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from toymodels import ModularMLP
 from toymodels.experiments.circle_survival import auc, overlap
 from toymodels.experiments.cli import main
-from toymodels.modular_mlp import frequency_signal
+from toymodels.nn import frequency_signal
 from toymodels.theory.survivors import separability
 
 

@@ -9,7 +9,7 @@ import pytest
 import xarray as xr
 
 import toymodels as tm
-from toymodels.modular_mlp import frequency_signal
+from toymodels.nn import frequency_signal
 from toymodels.theory.circles import count_circles
 
 

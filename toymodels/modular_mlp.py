@@ -38,12 +38,11 @@ import optax
 
 from toymodels.constant_norm import optimizer_step, scale_params
 from toymodels.masked import masked_mean
-from toymodels.nn import ACTIVATIONS, torch_uniform
+from toymodels.nn import ACTIVATIONS, PRECISIONS, frequency_signal, torch_uniform
 from toymodels.spec import require
 from toymodels.tasks.modular import OPERATIONS, operation_table, split_key, train_mask
 
 EMBEDS = ("concat", "sum")
-PRECISIONS = ("float32", "float64")
 FIXES = ("none", "embedding", "mlp")
 
 
@@ -193,9 +192,3 @@ class ModularMLP:
         correct = (jnp.argmax(logits, axis=1) == labels).astype(logits.dtype)
         test = ~train
         return masked_mean(ce, train), masked_mean(ce, test), masked_mean(correct, train), masked_mean(correct, test)
-
-
-def frequency_signal(embedding: jax.Array) -> jax.Array:
-    """S_k = ‖FFT_n(E)[k, :]‖₂ for k = 0..⌊p/2⌋ (real E ⇒ S_k = S_{p−k})."""
-    p = embedding.shape[0]
-    return jnp.linalg.norm(jnp.fft.fft(embedding, axis=0)[: p // 2 + 1], axis=1)

@@ -38,7 +38,7 @@ import optax
 
 from toymodels.constant_norm import optimizer_step
 from toymodels.masked import masked_mean
-from toymodels.modular_mlp import PRECISIONS, frequency_signal
+from toymodels.nn import PRECISIONS, frequency_signal
 from toymodels.spec import require
 from toymodels.tasks.modular import operation_table, split_key, train_mask
 
