@@ -54,6 +54,10 @@ class Experiment:
 
     `report(ds, out)` writes figures into `out` and returns the summary (JSON-ready dict).
     `train(spec, out, **options)` defaults to `toymodels.engine.run`.
+    `check(spec)` raises `ConfigError` when the report could not read a run of `spec` (too few
+    seeds, a needed step not recorded, a needed axis not swept): it runs before any training.
+    `parts(spec, preset)` names the engine runs that `train` makes (what `--plan` plans), when
+    they are not the one run of `spec` itself (`train` = `engine.run`); {} when it trains nothing.
     """
 
     name: str
@@ -62,6 +66,8 @@ class Experiment:
     report: Callable[[xr.Dataset, Path], dict[str, Any]]
     train: Callable[..., xr.Dataset] = field(default=engine.run)
     claims: tuple[Claim, ...] = ()
+    check: Callable[[Spec], None] = field(default=lambda spec: None)
+    parts: Callable[[Spec, str], Mapping[str, Spec]] | None = None
 
     def __post_init__(self) -> None:
         for claim in self.claims:
@@ -72,6 +78,10 @@ class Experiment:
         if preset not in self.presets:
             raise ConfigError(f"unknown preset {preset!r} for {self.name}; presets: {', '.join(self.presets)}")
         return self.presets[preset]()
+
+    def runs(self, spec: Spec, preset: str) -> dict[str, Spec]:
+        """The engine runs that training `spec` (of `preset`) makes, by name ("" for the run itself)."""
+        return {"": spec} if self.parts is None else dict(self.parts(spec, preset))
 
 
 REGISTRY: dict[str, Experiment] = {}
@@ -127,5 +137,6 @@ def write_report(name: str, out: Path, **sweep_options: Any) -> dict[str, Any]:
 
 def run_and_report(name: str, preset: str, spec: Spec, out: Path, **options: Any) -> dict[str, Any]:
     """Train `spec` as experiment `name` into `out` (resuming or reusing what is there), then report."""
+    get(name).check(spec)
     get(name).train(spec, out, metadata={"experiment": name, "preset": preset}, **options)
     return write_report(name, out)

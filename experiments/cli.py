@@ -16,7 +16,7 @@ from typing import NoReturn
 
 from toymodels.devices import use_cpu_cores
 from toymodels.experiments import PRESETS, SUMMARY, discover, get, ledger, run_and_report, write_report
-from toymodels.spec import ConfigError, Spec
+from toymodels.spec import ConfigError, Spec, require
 from toymodels.store import read_config
 
 
@@ -80,7 +80,8 @@ def given_once(flags: dict[str, list[str]]) -> None:
 
 
 def build_spec(args: argparse.Namespace) -> Spec:
-    spec = get(args.name).spec(args.preset)
+    experiment = get(args.name)
+    spec = experiment.spec(args.preset)
     sets = [split_assignment(text, "--set") for text in args.set]
     sweeps = [split_assignment(text, "--sweep") for text in args.sweep]
     ties = [split_assignment(text, "--tie") for text in args.tie]
@@ -100,7 +101,8 @@ def build_spec(args: argparse.Namespace) -> Spec:
         spec = spec.set("seeds", args.seeds)
     if args.checkpoint_seconds < 0:
         raise ConfigError(f"--checkpoint-seconds must be >= 0, got {args.checkpoint_seconds}")
-    return spec.validate()
+    experiment.check(spec.validate())
+    return spec
 
 
 def command_run(args: argparse.Namespace) -> None:
@@ -108,8 +110,11 @@ def command_run(args: argparse.Namespace) -> None:
     if args.plan:
         from toymodels.planning import format_plan, memory_plan, time_plan
 
-        print(f"plan of {args.name} --preset {args.preset}")
-        print(format_plan(spec, memory_plan(spec), time_plan(spec)))
+        runs = get(args.name).runs(spec, args.preset)
+        require(len(runs) > 0, f"{args.name} with these settings trains nothing: nothing to plan")
+        for part, run in runs.items():
+            print(f"plan of {args.name} --preset {args.preset}" + (f", part {part}" if part else ""))
+            print(format_plan(run, memory_plan(run), time_plan(run)))
         return
     metadata = {"experiment": args.name, "preset": args.preset}
     if args.out is None:

@@ -17,7 +17,8 @@ summary.json keys:
 
 Fig. 4b and the effective theory as dynamics (the `dynamics` part, an engine run of the toy in
 `<out>/dynamics`): `GrokkingToy` (width 200, MSE, the paper's defaults) swept over the training
-fraction (n_train of 55 in `DYNAMICS_SIZES`) × seeds, each member on its own random split.
+fraction (n_train of 55 in `DYNAMICS_SIZES`) × `dynamics_seeds`, each member on its own random split,
+for `dynamics_steps` steps (settings of the census system: `--set dynamics_steps=0` skips this part).
     rqi_steps_vs_fraction   {fraction: {mean, lo, hi, n}} steps until RQI > 0.95 over seeds
                             (never → B − 1, as the authors' iter_rqi = steps − 1; lo..hi = seed range)
     lambda3_vs_fraction     {fraction: {mean, lo, hi, n}} λ₃(A_Dᵀ A_D) of the members' splits
@@ -69,27 +70,35 @@ PAPER_R_C = 0.4
 DYNAMICS = "dynamics"
 DYNAMICS_SIZES = {"tiny": (30, 54), "default": (20, 25, 30, 35, 45, 54),
                   "paper": (5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 54)}
-DYNAMICS_RUN = {"tiny": (2, 300, 50), "default": (3, 5000, 50), "paper": (3, 10000, 50)}  # seeds, steps, log_every
+DYNAMICS_LOG_EVERY = 50
 RQI_THRESHOLD = 0.95
 FLOW_STEPS = 2000
 
 
 @dataclass(frozen=True)
 class SplitCensus:
-    """Static settings of the census: p symbols, `n_splits` random training sets per size.
+    """Static settings of the census: p symbols, `n_splits` random training sets per size; and of
+    the dynamics part: `dynamics_seeds` × the preset's training sizes, `dynamics_steps` steps
+    (0: no dynamics part).
 
-    Not a trained system: it has no dynamic hyperparameters, and `train` below never calls
-    the engine (so `init/step/observe` are absent on purpose).
+    Not a trained system: it has no dynamic hyperparameters, and the census never calls the
+    engine (so `init/step/observe` are absent on purpose).
     """
 
     p: int = 10
     n_splits: int = 10000
+    dynamics_seeds: int = 2
+    dynamics_steps: int = 300
 
     divergence_key: ClassVar[str] = "n_unique"
 
     def __post_init__(self) -> None:
         require(self.p >= 3, f"p must be >= 3, got {self.p}")
         require(self.n_splits >= 1, f"n_splits must be >= 1, got {self.n_splits}")
+        require(self.dynamics_seeds >= 1, f"dynamics_seeds must be >= 1, got {self.dynamics_seeds}")
+        require(self.dynamics_steps >= 0 and self.dynamics_steps % DYNAMICS_LOG_EVERY == 0,
+                f"dynamics_steps must be a multiple of {DYNAMICS_LOG_EVERY} (0: no dynamics part), "
+                f"got {self.dynamics_steps}")
 
     def hparams(self) -> dict[str, float]:
         return {}
@@ -98,20 +107,20 @@ class SplitCensus:
         """No dynamic hyperparameters to check."""
 
 
-def census_spec(p: int, n_splits: int, seeds: int) -> Spec:
-    return Spec(SplitCensus(p, n_splits), {}, seeds=seeds, steps=1, log_every=1)
+def census_spec(census: SplitCensus, seeds: int) -> Spec:
+    return Spec(census, {}, seeds=seeds, steps=1, log_every=1)
 
 
 def tiny() -> Spec:
-    return census_spec(10, 300, 2)
+    return census_spec(SplitCensus(10, 300, dynamics_seeds=2, dynamics_steps=300), 2)
 
 
 def default() -> Spec:
-    return census_spec(10, 10000, 1)
+    return census_spec(SplitCensus(10, 10000, dynamics_seeds=3, dynamics_steps=5000), 1)
 
 
 def paper() -> Spec:
-    return census_spec(10, 10000, 10)
+    return census_spec(SplitCensus(10, 10000, dynamics_seeds=3, dynamics_steps=10000), 10)
 
 
 def census(spec: Spec) -> xr.Dataset:
@@ -131,14 +140,14 @@ def census(spec: Spec) -> xr.Dataset:
     )
 
 
-def dynamics_spec(preset: str) -> Spec:
-    """The toy swept over training fractions (n_train of 55, floor((n + ½)/55 · 55) = n) × seeds."""
-    seeds, steps, log_every = DYNAMICS_RUN.get(preset, DYNAMICS_RUN["tiny"])
+def dynamics_spec(census: SplitCensus, preset: str) -> Spec:
+    """The toy swept over training fractions (n_train of 55, floor((n + ½)/55 · 55) = n; the sizes of
+    `preset`) × `census.dynamics_seeds`, for `census.dynamics_steps` steps."""
     system = GrokkingToy()
     sizes = DYNAMICS_SIZES.get(preset, DYNAMICS_SIZES["tiny"])
     fractions = tuple(round((n + 0.5) / n_samples(system.p), 4) for n in sizes)
-    return Spec(system, system.hparams(), sweep={"train_fraction": fractions}, seeds=seeds, steps=steps,
-                log_every=log_every)
+    return Spec(system, system.hparams(), sweep={"train_fraction": fractions}, seeds=census.dynamics_seeds,
+                steps=census.dynamics_steps, log_every=DYNAMICS_LOG_EVERY)
 
 
 def train(spec: Spec, out: str | Path | None = None, *, quiet: bool = False,
@@ -156,9 +165,15 @@ def train(spec: Spec, out: str | Path | None = None, *, quiet: bool = False,
         return ds
 
     ds = store.finished_or(out, config, compute)
-    engine.run(dynamics_spec(metadata.get("preset", "tiny")), None if out is None else Path(out) / DYNAMICS,
-               metadata={**metadata, "part": DYNAMICS}, quiet=quiet, **options)
+    for name, part in parts(spec, metadata.get("preset", "tiny")).items():
+        engine.run(part, None if out is None else Path(out) / name, metadata={**metadata, "part": name},
+                   quiet=quiet, **options)
     return ds
+
+
+def parts(spec: Spec, preset: str) -> dict[str, Spec]:
+    """The engine runs of `train`: the dynamics part, unless `dynamics_steps` is 0 (the census trains nothing)."""
+    return {DYNAMICS: dynamics_spec(spec.system, preset)} if spec.system.dynamics_steps else {}
 
 
 def seed_stats(values: np.ndarray) -> dict[str, Any]:
@@ -181,8 +196,9 @@ def dynamics_report(ds: xr.Dataset, out: Path) -> dict[str, Any]:
                      for f in fractions])
     steps = {str(f): seed_stats(t_rqi.sel(train_fraction=f).values) for f in fractions}
     lam = {str(f): seed_stats(lam3[i]) for i, f in enumerate(fractions)}
-    rho = spearmanr(np.repeat(fractions, ds.sizes["seed"]),
-                    t_rqi.transpose("train_fraction", "seed").values.ravel()).statistic
+    reached = t_rqi.transpose("train_fraction", "seed").values.ravel()
+    # undefined (null) when no member's RQI moved off the budget: nothing to rank
+    rho = spearmanr(np.repeat(fractions, ds.sizes["seed"]), reached).statistic if np.ptp(reached) > 0 else np.nan
     figure = rqi_speed(fractions, {k: [steps[str(f)][k] for f in fractions] for k in ("mean", "lo", "hi")},
                        {k: [lam[str(f)][k] for f in fractions] for k in ("mean", "lo", "hi")}, budget)
     figure.savefig(out / "rqi-steps.png", dpi=120)
@@ -253,6 +269,7 @@ register(Experiment(
     presets={"tiny": tiny, "default": default, "paper": paper},
     report=report,
     train=train,
+    parts=parts,
     claims=(
         Claim(source="Liu et al. 2022, Fig. 4a (effective_linear_eq.ipynb, 10 000 splits per size)",
               text="critical training fraction r_c where P(unique linear representation) crosses ½",

@@ -102,6 +102,11 @@ def control_spec(spec: Spec) -> Spec:
     return base.set("p1", CONTROL_P1).with_sweep("batch", [spec.system.batch, 0])
 
 
+def parts(spec: Spec, preset: str = "") -> dict[str, Spec]:
+    """The engine runs of `train`: one per optimizer, then the batch control."""
+    return {**optimizer_parts(spec), "control": control_spec(spec)}
+
+
 def train(spec: Spec, out: Path | None = None, **options: Any) -> xr.Dataset:
     """Run every optimizer (its own compiled program and lr) and stack them along `optimizer`;
     then the batch control (SignGD, sampled vs full batch), stored as `control_*` variables."""
@@ -110,7 +115,6 @@ def train(spec: Spec, out: Path | None = None, **options: Any) -> xr.Dataset:
     require(spec.system.batch > 0, "domino-two-tasks needs sampled batches (batch > 0) for its control")
     require(all(min(spec.steps, n) % spec.log_every == 0 for n in (CONTROL_STEPS, *MAX_STEPS.values())),
             f"log_every must divide {CONTROL_STEPS} and {', '.join(map(str, MAX_STEPS.values()))}")
-    parts = {**optimizer_parts(spec), "control": control_spec(spec)}
 
     def combine(results: dict[str, xr.Dataset]) -> xr.Dataset:
         main = xr.concat([ds.expand_dims(optimizer=[name]) for name, ds in results.items()
@@ -121,7 +125,7 @@ def train(spec: Spec, out: Path | None = None, **options: Any) -> xr.Dataset:
                                   **{v: f"control_{v}" for v in control.data_vars}})
         return xr.merge([main, control], combine_attrs="drop")
 
-    return train_parts(parts, spec, out, combine=combine, **options)
+    return train_parts(parts(spec), spec, out, combine=combine, **options)
 
 
 # --- report -------------------------------------------------------------------------------------
@@ -208,5 +212,6 @@ register(Experiment(
     presets={"tiny": tiny, "default": default, "paper": paper},
     report=report,
     train=train,
+    parts=parts,
     claims=CLAIMS,
 ))

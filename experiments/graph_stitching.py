@@ -36,7 +36,7 @@ import jax.numpy as jnp
 import numpy as np
 import xarray as xr
 
-from toymodels import Spec, engine
+from toymodels import Spec
 from toymodels.experiments import Claim, Experiment, register
 from toymodels.experiments.common import config_of, member_dims
 from toymodels.graph_mlp import GraphMLP
@@ -66,11 +66,10 @@ def paper() -> Spec:
                 seeds=10, steps=10000, log_every=1000)
 
 
-def train(spec: Spec, out: Path | None = None, **options: Any) -> xr.Dataset:
-    """engine.run, after checking that the parameters will be recorded (the report needs them)."""
+def check(spec: Spec) -> None:
+    """The report stitches the trained weights: they must be recorded."""
     require(all(system.record_params for _, system in spec.systems()),
             "graph-stitching needs record_params=true (the report stitches the trained weights)")
-    return engine.run(spec, out, **options)
 
 
 def shared_split(config: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, str]:
@@ -173,7 +172,7 @@ register(Experiment(
                 "after Baek et al. 2024): stitching matrix, CKA vs stitched accuracy",
     presets={"tiny": tiny, "default": default, "paper": paper},
     report=report,
-    train=train,
+    check=check,
     claims=(
         Claim(source=OURS, text="trained graph MLPs of other seeds and widths stitch through an affine map",
               key="trained_penalty/ridge", paper="\"affine or almost affine\" stitching (no number published)",

@@ -23,7 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 import xarray as xr
 
-from toymodels import Spec
+from toymodels import Spec, load_snapshots
 from toymodels.experiments import Claim, Experiment, register
 from toymodels.experiments.common import mean_interval, spec_of
 from toymodels.plots import save_figure
@@ -39,25 +39,27 @@ RATIOS = (0.5, 1.0, 2.0, 4.0)
 def tiny() -> Spec:
     system = SparseAutoencoder(d=8, n_features=12, max_ratio=2.0, batch=64, eval_batch=256)
     return Spec(system, system.hparams(), sweep={"l1": (0.03, 0.3), "dict_ratio": (1.0, 2.0)}, seeds=2,
-                steps=200, log_every=100)
+                steps=200, log_every=100, snapshot_steps=(200,))
 
 
 def default() -> Spec:
     system = SparseAutoencoder()
     return Spec(system, system.hparams(), sweep={"l1": L1, "dict_ratio": RATIOS}, seeds=6, steps=3000,
-                log_every=1000)
+                log_every=1000, snapshot_steps=(3000,))
 
 
 def paper() -> Spec:
-    system = SparseAutoencoder(d=256, n_features=512, max_ratio=8.0, batch=1024, eval_batch=8192)
+    system = SparseAutoencoder(d=256, n_features=512, max_ratio=8.0, batch=1024, eval_batch=2048)
     hp = {**system.hparams(), "density": 5 / 512}
     return Spec(system, hp, sweep={"l1": tuple(float(x) for x in np.logspace(-3, 0, 13)),
-                                   "dict_ratio": (0.5, 1.0, 2.0, 4.0, 8.0)}, seeds=5, steps=20000, log_every=1000)
+                                   "dict_ratio": (0.5, 1.0, 2.0, 4.0, 8.0)}, seeds=5, steps=20000, log_every=1000,
+                snapshot_steps=(20000,))
 
 
-def member_metrics(ds: xr.Dataset, system: SparseAutoencoder, hparams: dict[str, float]) -> xr.Dataset:
-    """MCC and dark matter of every member's final SAE, on its evaluation batch."""
+def member_metrics(ds: xr.Dataset, out: Path, system: SparseAutoencoder, hparams: dict[str, float]) -> xr.Dataset:
+    """MCC and dark matter of every member's final SAE (its last snapshot), on its evaluation batch."""
     final = ds.isel(step=-1)
+    _, snapshots = load_snapshots(out)
     features = true_features(system.n_features, system.d, system.data_seed)
     dims = tuple(final["diverged_step"].dims)
     mcc_values = np.full(final["diverged_step"].shape, np.nan)
@@ -65,25 +67,31 @@ def member_metrics(ds: xr.Dataset, system: SparseAutoencoder, hparams: dict[str,
     for index in np.ndindex(*mcc_values.shape):
         at = final.isel(dict(zip(dims, index, strict=True)))
         hp = {k: jnp.asarray(float(at[k]) if k in at.coords else v) for k, v in hparams.items()}
-        params = {k: jnp.asarray(at[name].values) for k, name in
-                  (("decoder", "decoder"), ("encoder", "encoder"), ("b_enc", "b_enc"), ("b_dec", "b_dec"))}
+        params = {k: jnp.asarray(leaf[(*index, -1)]) for k, leaf in snapshots.items()}
+        mask = system.mask(hp)
         x = system.evaluation_batch(hp)
-        z = system.encode(params, x, jnp.asarray(at["mask"].values))
+        z = system.encode(params, x, mask)
         error = np.asarray(x - (z @ params["decoder"].T + params["b_dec"]))
-        mcc_values[index] = mcc(features, at["decoder"].values, at["mask"].values)
+        mcc_values[index] = mcc(features, np.asarray(params["decoder"]), np.asarray(mask))
         dark_values[index] = dark_matter(np.asarray(x), error)
     return xr.Dataset({"mcc": (dims, mcc_values), "dark_matter": (dims, dark_values)},
                       coords={d: final[d] for d in dims})
 
 
+def check(spec: Spec) -> None:
+    """The report chooses an L1 per dictionary ratio on even seeds and reports it on odd seeds."""
+    require({"l1", "dict_ratio"} <= set(spec.sweep), "sae-toy's report needs the l1 and dict_ratio sweeps")
+    require(spec.seeds >= 2, "sae-toy's report needs >= 2 seeds (selection and held-out halves)")
+    require(spec.steps in spec.snapshot_steps, f"sae-toy's report reads the final parameters: set "
+            f"snapshot_steps={spec.steps} (a snapshot at the last step)")
+
+
 def report(ds: xr.Dataset, out: Path) -> dict[str, Any]:
     """Recovery metrics per member; best L1 per ratio chosen on even seeds, reported on odd seeds."""
-    require({"l1", "dict_ratio", "seed"} <= set(ds.dims), "sae-toy's report needs the l1 and dict_ratio sweeps")
-    require(ds.sizes["seed"] >= 2, "sae-toy's report needs >= 2 seeds (selection and held-out halves)")
     spec = spec_of(ds)
     system = SparseAutoencoder(**spec["static"])
     final = ds.isel(step=-1)
-    metrics = final[["mmcs", "l0", "mse", "dead", "shrinkage"]].assign(member_metrics(ds, system, spec["hparams"]))
+    metrics = final[["mmcs", "l0", "mse", "dead", "shrinkage"]].assign(member_metrics(ds, out, system, spec["hparams"]))
     metrics = metrics.where(ds["diverged_step"] < 0)
     select, heldout = metrics.isel(seed=slice(0, None, 2)), metrics.isel(seed=slice(1, None, 2))
     best_l1 = select["mmcs"].mean("seed").idxmax("l1")
@@ -116,4 +124,5 @@ register(Experiment(
     presets={"tiny": tiny, "default": default, "paper": paper},
     report=report,
     claims=CLAIMS,
+    check=check,
 ))

@@ -38,6 +38,7 @@ from toymodels.experiments import Claim, Experiment, register
 from toymodels.experiments.common import key_text, nested, spec_of
 from toymodels.plots.skills import exponent_panels, scaling_panels
 from toymodels.skills import Geometry
+from toymodels.spec import require
 from toymodels.theory.scaling import bootstrap_seeds
 from toymodels.theory.skills import CHINCHILLA, ZIPF_ALPHAS, domino_exponents, quanta_exponents
 
@@ -95,6 +96,16 @@ def values_of(table: dict[str, dict[str, dict[str, Any]]]) -> dict[str, dict[str
 
 def nearest(values: np.ndarray, target: float) -> float:
     return values[np.argmin(np.abs(values - target))].item()
+
+
+def check(spec: Spec) -> None:
+    """The report reads the loss at steps `S_STEPS` and the final loss at two or more dimensions."""
+    require({"optimizer", "d", "alpha"} <= set(spec.sweep), "skills-scaling's report needs the optimizer, d and "
+            "alpha sweeps")
+    require(len(spec.sweep["d"]) >= 2, "skills-scaling's report needs >= 2 values of d (α_N)")
+    require(set(S_STEPS) <= set(spec.record_steps().tolist()),
+            f"skills-scaling's report reads the loss at steps {S_STEPS[0]} and {S_STEPS[1]} (α_S): record them "
+            f"(steps >= {S_STEPS[1]} with log_every dividing {LOG_EVERY}, or log_steps that include both)")
 
 
 def report(ds: xr.Dataset, out: Path) -> dict[str, Any]:
@@ -180,4 +191,5 @@ register(Experiment(
     presets={"tiny": tiny, "default": default, "paper": paper},
     report=report,
     claims=CLAIMS,
+    check=check,
 ))

@@ -61,7 +61,7 @@ def paper() -> Spec:
     return Spec(Geometry(), Geometry().hparams(), seeds=10, steps=3000, log_every=1)
 
 
-def companion_specs(spec: Spec) -> dict[str, Spec]:
+def companion_specs(spec: Spec, preset: str = "") -> dict[str, Spec]:
     """The Geometry spec and the Resource (N0 sweep) and Domino specs at the same n, d, α, lr."""
     geometry = spec.system
     shared = {k: spec.hparams[k] for k in ("lr", "alpha", "p1")}
@@ -156,5 +156,6 @@ register(Experiment(
     presets={"tiny": tiny, "default": default, "paper": paper},
     report=report,
     train=train,
+    parts=companion_specs,
     claims=CLAIMS,
 ))

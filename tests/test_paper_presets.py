@@ -2,18 +2,17 @@
 static point and every report path; its `--plan` against `memory_plan`; a failed report keeps the
 results and can be re-run.
 
-Cut-down rule (`cut_down_args`): seeds 1 and three logging intervals (`steps = 3 · log_every`, or
+Cut-down rule (`cut_down_args`): seeds 1 and three logged steps (`steps = 3`, `log_every = 1`, or
 the first three steps of an explicit `log_steps` schedule; snapshots at 0 and the end). Every value
 of every dynamic axis is kept (vmapped: cheap). A static axis with more than `STATIC_KEEP` values
 (quanta's 30 widths, the skills studies' 50 dimensions) keeps `STATIC_KEEP` of them, evenly spaced
 from the first to the last: each value is its own compiled program, and the reports take the same
 path (one fit over the swept values) with fewer of them. `OVERRIDES` lists the experiments whose
-reports need more records or seeds than the rule gives, and why.
+reports need more records or seeds than the rule gives, or whose cost is set by a size no static
+point depends on (test set, batch), and why.
 
-Status: `PASSED` lists the experiments whose cut-down run passed on this session's shared machine
-before its deadline; every other one is skipped with its reason (`SKIPPED`, or not yet run to
-completion), not assumed to pass: add each to `PASSED` once its case passes. The cut-down of
-quanta-emergence held 5.4 GB of RAM and ran > 3 CPU-min without finishing.
+Every paper preset runs here; none is skipped. A cut-down run costs at most about a CPU-minute
+(sae-toy's 130 members of a 4096-latent dictionary, quanta-scaling's 4 widths × 31 data sizes).
 """
 
 from __future__ import annotations
@@ -29,16 +28,26 @@ from test_plan import plan_numbers
 
 from toymodels.experiments import REGISTRY, discover
 from toymodels.experiments.cli import build_parser, build_spec, main
-from toymodels.planning import memory_plan, trained
+from toymodels.planning import memory_plan
 from toymodels.spec import Spec
 
 INTERVALS = 3
 STATIC_KEEP = 4
+DOCS = Path(__file__).parents[1] / "docs"
 OVERRIDES: dict[str, dict[str, str]] = {
     # early-step gradients read steps 1..4 and step 4; survivor overlap needs a pair of seeds
     "circle-survival": {"seeds": "2", "steps": "100", "log_steps": "1,2,3,4,100"},
     # half the seeds held out (≥ 2 seeds); the ODE fit window is the first 20 % of the steps
     "frequency-competition": {"seeds": "4", "steps": "200"},
+    # the dynamics part (Fig. 4b) is sized by settings of the census, not by steps and seeds
+    "critical-fraction": {"dynamics_seeds": "1", "dynamics_steps": "100"},
+    # the test set (500 subtasks × 1000) dominates a cut-down run: 10 per subtask, smaller batches
+    "quanta-emergence": {"test_per_task": "10", "batch": "1000"},
+    "quanta-scaling": {"test_per_task": "10", "batch": "1000"},
+    # L1 chosen on even seeds, reported on odd ones; batches of a 4096-latent dictionary dominate
+    "sae-toy": {"seeds": "2", "batch": "64", "eval_batch": "256"},
+    # α_S reads the loss at steps 80 and 200
+    "skills-scaling": {"steps": "200", "log_every": "40"},
 }
 
 
@@ -47,7 +56,7 @@ def cut_down_args(name: str, spec: Spec) -> list[str]:
     static axis, then the experiment's `OVERRIDES`."""
     settings = {"seeds": "1"}
     if spec.log_steps is None:
-        settings["steps"] = str(INTERVALS * spec.log_every)
+        settings |= {"steps": str(INTERVALS), "log_every": "1"}
     else:
         kept = [s for s in sorted(spec.log_steps) if s > 0][:INTERVALS]
         settings |= {"steps": str(kept[-1]), "log_steps": ",".join(map(str, kept))}
@@ -67,60 +76,61 @@ def cut_down_args(name: str, spec: Spec) -> list[str]:
 def cut_down(name: str) -> list[str]:
     return ["run", name, "--preset", "paper", *cut_down_args(name, discover()[name].spec("paper"))]
 
-PASSED = frozenset({"circle-survival", "constant-norm", "deep-linear", "domino-two-tasks", "frequency-competition",
-                    "skills-composition", "skills-modular-mlp", "skills-rare-task", "skills-zipf",
-                    "superposition-intro"})
-SKIPPED = {
-    # passes (186 CPU-s): its report trains a dynamics run sized by the preset name (DYNAMICS_RUN),
-    # which no CLI setting cuts down: over this file's CI budget
-    "critical-fraction": "passes, but its report's paper-size dynamics run costs 186 CPU-s",
-    "superposition-phases": "passes (run and report), but 8000 members cost 89 CPU-s",
-    "quanta-emergence": "cut-down held 5.4 GB of RAM, > 3 CPU-min, unfinished",
-}
 
-
-def cases() -> list:
-    return [pytest.param(name, marks=pytest.mark.skip(
-                reason=SKIPPED.get(name, "cut-down not yet run to completion (UNVERIFIED)")))
-            if name not in PASSED else name
-            for name in sorted(name for name, e in discover().items() if "paper" in e.presets)]
+def cases() -> list[str]:
+    return sorted(name for name, e in discover().items() if "paper" in e.presets)
 
 
 @pytest.mark.parametrize("name", cases())
 def test_paper_preset_end_to_end(name, tmp_path, capsys):
     args = cut_down(name)
     spec = build_spec(build_parser().parse_args(args))
-    if all(trained(system) for _, system in spec.systems()):
-        assert main([*args, "--plan"]) == 0
-        printed = plan_numbers(capsys.readouterr().out)
-        plan = memory_plan(spec)
+    runs = discover()[name].runs(spec, "paper")  # what training makes: one plan per engine run
+    assert main([*args, "--plan"]) == 0
+    blocks = re.split(r"^plan of .*$", capsys.readouterr().out, flags=re.M)[1:]
+    assert len(blocks) == len(runs) >= 1
+    for block, run in zip(blocks, runs.values(), strict=True):
+        printed, plan = plan_numbers(block), memory_plan(run)
         assert printed["members"] == plan["members"]
         assert [row[:4] for row in printed["rows"]] == [
             [p["state_bytes"], p["results_bytes"], p["record_bytes"], p["temporary_bytes"]] for p in plan["points"]]
         assert printed["totals"] == {k: plan[k] for k in printed["totals"]}
-    else:
-        assert main([*args, "--plan"]) == 2  # nothing to plan: one line, exit 2
     out = tmp_path / name
     assert main([*args, "--out", str(out), "--quiet"]) == 0
     summary = json.loads((out / "summary.json").read_text())
     assert summary, f"{name}: empty summary"
 
 
+def paper_runs() -> dict[str, dict[str, Spec]]:
+    return {name: e.runs(e.spec("paper"), "paper") for name, e in discover().items() if "paper" in e.presets}
+
+
 def test_the_paper_presets_page_lists_every_paper_preset():
-    """docs/paper-presets.md has one row per paper preset with its static points and members
-    (regenerate it with `python -m toymodels.experiments.paper_presets` when a preset changes)."""
+    """docs/paper-presets.md has one row per paper preset with the static points and members of all
+    its engine runs (regenerate it with `python -m toymodels.experiments.paper_presets docs` when a
+    preset changes)."""
     rows = {}
-    for line in (Path(__file__).parents[1] / "docs" / "paper-presets.md").read_text().splitlines():
+    for line in (DOCS / "paper-presets.md").read_text().splitlines():
         if match := re.match(r"\| `([\w-]+)` \| ([^|]+) \| ([^|]+) \|", line):
             rows[match[1]] = (match[2].strip(), match[3].strip())
     expected = {}
-    for name, experiment in discover().items():
-        if "paper" in experiment.presets:
-            spec = experiment.spec("paper")
-            points = len(list(spec.points()))
-            trains = all(trained(system) for _, system in spec.systems())
-            expected[name] = (str(points), f"{spec.n_members * points:,}") if trains else ("–", "–")
+    for name, runs in paper_runs().items():
+        points = sum(len(list(run.points())) for run in runs.values())
+        members = sum(run.n_members * len(list(run.points())) for run in runs.values())
+        expected[name] = (str(points), f"{members:,}") if runs else ("–", "–")
     assert {name: rows.get(name) for name in expected} == expected
+
+
+def test_every_family_page_carries_its_paper_plan_line():
+    """Each paper preset has exactly one generated plan line in the family pages, naming its members."""
+    lines = [m for page in sorted(DOCS.glob("*.md")) for m in re.finditer(
+        r"^- <!-- paper-plan ([\w-]+) --> (.*)$", page.read_text(), re.M)]
+    named = [m[1] for m in lines]
+    assert sorted(named) == sorted(paper_runs())
+    for m in lines:
+        runs = paper_runs()[m[1]]
+        members = sum(run.n_members * len(list(run.points())) for run in runs.values())
+        assert (f"{members:,} members" in m[2]) if runs else m[2].endswith("no training.")
 
 
 def test_a_failed_report_keeps_the_results_and_can_be_rerun(tmp_path, monkeypatch):

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from toymodels.experiments.cli import main
+from toymodels.store import load
 from toymodels.tasks.addition_pairs import n_samples, pairs
 from toymodels.theory.representation import (
     constraint_matrices,
@@ -139,3 +140,20 @@ def test_critical_fraction_tiny_preset_through_cli(tmp_path):
     assert len(summary["flow_r2"]["members"]) == 4 and (out / "effective-flow.png").exists()
     assert main(["run", "critical-fraction", "--preset", "tiny", "--sweep", "p=5,7",
                  "--out", str(tmp_path / "bad"), "--quiet"]) == 2
+    for bad in ("dynamics_steps=120", "dynamics_seeds=0"):
+        assert main(["run", "critical-fraction", "--preset", "tiny", "--set", bad,
+                     "--out", str(tmp_path / "refused"), "--quiet"]) == 2
+    assert not (tmp_path / "refused").exists()
+
+
+def test_critical_fraction_dynamics_settings_size_its_dynamics_part(tmp_path):
+    out = tmp_path / "run"
+    assert main(["run", "critical-fraction", "--preset", "tiny", "--set", "dynamics_seeds=1",
+                 "--set", "dynamics_steps=100", "--out", str(out), "--quiet"]) == 0
+    dynamics = load(out / "dynamics")
+    assert dynamics.sizes["seed"] == 1 and int(dynamics["step"].max()) == 100
+    assert main(["run", "critical-fraction", "--preset", "tiny", "--set", "dynamics_steps=0", "--plan"]) == 2
+    assert main(["run", "critical-fraction", "--preset", "tiny", "--set", "dynamics_steps=0",
+                 "--out", str(tmp_path / "none"), "--quiet"]) == 0
+    assert not (tmp_path / "none" / "dynamics").exists()
+    assert "rqi_steps_vs_fraction" not in json.loads((tmp_path / "none" / "summary.json").read_text())

@@ -15,7 +15,9 @@ pre-activations (after ReLU) and the L1 term is dropped.
 
 Observed on a fixed evaluation batch: `mse`, `l0` (active latents per sample), `dead` (fraction of
 the dictionary that never fires on the batch), `shrinkage` (mean ‖x̂‖ / ‖x‖), `mmcs` (mean over true
-features of the best cosine with a live decoder atom), and the parameters for report-time metrics.
+features of the best cosine with a live decoder atom). `snapshot` keeps the parameters (set
+`Spec.snapshot_steps`) for report-time metrics: recording them at every logged step would hold
+logs × members × 2·d·M floats in memory.
 """
 
 from __future__ import annotations
@@ -97,11 +99,10 @@ class SparseAutoencoder:
         require(hp["noise"] >= 0, f"noise must be >= 0, got {hp['noise']}")
 
     def observables(self) -> dict[str, tuple[str, ...]]:
-        return {"decoder": ("dim", "latent"), "encoder": ("latent", "dim"), "b_enc": ("latent",),
-                "b_dec": ("dim",), "mask": ("latent",)}
+        return {}  # every observation is a scalar
 
     def coords(self) -> dict[str, np.ndarray]:
-        return {"dim": np.arange(self.d), "latent": np.arange(self.latents)}
+        return {}
 
     def optimizer(self, lr: jax.Array) -> optax.GradientTransformation:
         return optax.adam(lr)
@@ -157,6 +158,9 @@ class SparseAutoencoder:
             "dead": ((~fired) * mask).sum() / mask.sum(),
             "shrinkage": shrinkage(x, x_hat),
             "mmcs": jnp.where(mask > 0, cosine, -jnp.inf).max(1).mean(),
-            "decoder": params["decoder"], "encoder": params["encoder"], "b_enc": params["b_enc"],
-            "b_dec": params["b_dec"], "mask": mask,
         }
+
+    @staticmethod
+    def snapshot(state: dict) -> dict:
+        """What the engine keeps at `Spec.snapshot_steps`: the parameters only."""
+        return state["params"]

@@ -19,12 +19,13 @@ their Dataset some other way.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
 import subprocess
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -147,18 +148,26 @@ def finished_or(out: str | os.PathLike | None, config: Mapping[str, Any], comput
 
 
 # --- one store: create, write records, checkpoint -----------------------------------------------
-def create_store(path: Path, template: xr.Dataset) -> None:
-    """Write `template` (all records NaN) with one chunk per record along `step`.
+@contextlib.contextmanager
+def quiet_zarr() -> Iterator[None]:
+    """Silence Zarr's format warnings while metadata is written.
 
     String coordinates (e.g. optimizer names) are fixed-length unicode, which Zarr v3 stores but
-    warns about on every write (no v3 spec yet); xarray reads them back exactly, so the warning is
-    silenced here rather than shown to the user on every run."""
+    warns about whenever their metadata is written (no v3 spec yet), and consolidated metadata is
+    an extension of the format; xarray reads both back exactly, so neither is shown on every run."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", zarr.errors.UnstableSpecificationWarning)
+        warnings.simplefilter("ignore", zarr.errors.ZarrUserWarning)
+        yield
+
+
+def create_store(path: Path, template: xr.Dataset) -> None:
+    """Write `template` (all records NaN) with one chunk per record along `step`."""
     encoding = {
         name: {"chunks": tuple(1 if d == "step" else n for d, n in zip(var.dims, var.shape, strict=True))}
         for name, var in template.data_vars.items()
     }
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", zarr.errors.UnstableSpecificationWarning)
+    with quiet_zarr():
         template.to_zarr(path, mode="w", encoding=encoding, consolidated=False)
 
 
@@ -180,9 +189,8 @@ def read_records(path: Path) -> xr.Dataset:
 
 
 def consolidate(path: Path) -> None:
-    """Consolidate the store's metadata (Zarr 3 warns that this is an extension of its format)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", zarr.errors.ZarrUserWarning)
+    """Consolidate the store's metadata."""
+    with quiet_zarr():
         zarr.consolidate_metadata(path)
 
 
