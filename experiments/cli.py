@@ -114,7 +114,8 @@ def command_run(args: argparse.Namespace) -> None:
         require(len(runs) > 0, f"{args.name} with these settings trains nothing: nothing to plan")
         for part, run in runs.items():
             print(f"plan of {args.name} --preset {args.preset}" + (f", part {part}" if part else ""))
-            print(format_plan(run, memory_plan(run), time_plan(run)))
+            plan = memory_plan(run, timed=True)
+            print(format_plan(run, plan, time_plan(run, plan)))
         return
     metadata = {"experiment": args.name, "preset": args.preset}
     if args.out is None:

@@ -7,10 +7,10 @@ import re
 import jax
 import pytest
 
-from toymodels import planning
 from toymodels.experiments import get
 from toymodels.experiments.cli import main
 from toymodels.planning import memory_plan, time_plan
+from toymodels.spec import ConfigError
 
 
 def plan_numbers(text: str) -> dict[str, list[float]]:
@@ -27,7 +27,6 @@ def plan_numbers(text: str) -> dict[str, list[float]]:
 def test_plan_prints_memory_plan_and_trains_nothing(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     args = ["run", "modular-addition", "--preset", "tiny", "--sweep", "d=16,32", "--set", "steps=100"]
-    planning.compiled_point.cache_clear()
     compiles = []
     original = jax.stages.Lowered.compile
 
@@ -41,7 +40,6 @@ def test_plan_prints_memory_plan_and_trains_nothing(tmp_path, capsys, monkeypatc
     printed = plan_numbers(capsys.readouterr().out)
     spec = get("modular-addition").spec("tiny").with_sweep("d", ["16", "32"]).set("steps", "100")
     plan = memory_plan(spec)
-    assert len(compiles) == 2  # cached: the plan of the same points does not compile again
     assert printed["members"] == plan["members"] == 4
     assert printed["rows"] == [[p["state_bytes"], p["results_bytes"], p["record_bytes"], p["temporary_bytes"],
                                 pytest.approx(p["flops_per_step"], rel=1e-3)] for p in plan["points"]]
@@ -55,7 +53,9 @@ def test_larger_network_costs_more_and_time_is_measured():
     assert large["state_bytes"] > small["state_bytes"]
     assert large["flops_per_step"] > small["flops_per_step"] > 0
     assert small["temporary_bytes"] > 0
-    timing = time_plan(spec)
+    with pytest.raises(ConfigError, match="timed=True"):
+        time_plan(spec, memory_plan(spec))
+    timing = time_plan(spec, memory_plan(spec, timed=True))
     assert len(timing["seconds_per_member_step"]) == 2 and all(s > 0 for s in timing["seconds_per_member_step"])
     assert timing["seconds"] == pytest.approx(100 * -(-spec.n_members // timing["devices"])
                                               * sum(timing["seconds_per_member_step"]))

@@ -12,7 +12,8 @@ For each static point of `spec` (one compiled program each), `memory_plan` repor
 `state`, `record` and `flops` come from abstract evaluation (`jax.eval_shape`, the cost analysis of
 the *lowered*, uncompiled step): nothing is compiled for them. `temporary` is the
 `memory_analysis().temp_size_in_bytes` of `jit(vmap(chunk))` for one member, compiled once per
-static point (`chunk` = steps then `observe`, with a traced step count, as the engine runs it).
+static point (`chunk` = steps then `observe`, with a traced step count, as the engine runs it) and
+dropped once read (a plan of 100 static points holds no 100 executables).
 It counts all of one member's scratch as per-member: an upper bound for a block of several
 members, exact for a block of one (the engine's CPU blocks are one or a few members).
 
@@ -30,15 +31,15 @@ libraries (a few hundred MB), the host copy of the state made at each checkpoint
 `members · state` on the host while it is written), the second copy made when the parts of a
 sweep with static axes are merged, and padding members (< devices per program).
 
-`time_plan` measures seconds per member-step of each static point by running its compiled chunk
-(the same program `memory_plan` compiled: no second compile) for a few steps on one member, on
-the first device JAX sees; the run's estimate is Σ_points steps · ⌈members / devices⌉ · that,
-an upper bound where the engine vmaps several members per block (GPU/TPU; small systems on CPU).
+`memory_plan(spec, timed=True)` also runs each point's compiled chunk (the same executable: no
+second compile) for a few steps on one member, on the first device JAX sees, and records
+`seconds_per_member_step`; `time_plan` turns those into the run's estimate Σ_points steps ·
+⌈members / devices⌉ · seconds per member-step, an upper bound where the engine vmaps several
+members per block (GPU/TPU; small systems on CPU).
 """
 
 from __future__ import annotations
 
-import functools
 import time
 from typing import Any
 
@@ -70,7 +71,6 @@ def member_inputs(names: tuple[str, ...], dtype: np.dtype):
     return keys, {name: jax.ShapeDtypeStruct((1,), dtype) for name in names}
 
 
-@functools.cache
 def compiled_point(system: System, names: tuple[str, ...]):
     """(abstract state, hp shapes, observation shapes, flops per step, compiled one-member chunk)."""
     with jax.enable_x64(uses_x64(system)):
@@ -86,14 +86,19 @@ def compiled_point(system: System, names: tuple[str, ...]):
     return state, hp, observed, float(cost.get("flops", 0.0)), compiled
 
 
-def program_plan(system: System, hparams: dict[str, float]) -> dict[str, Any]:
-    """Per-member bytes and FLOPs of one static point (compiled at most once, cached)."""
-    state, _, observed, flops, compiled = compiled_point(system, tuple(sorted(hparams)))
+def program_plan(system: System, hparams: dict[str, float], timed_steps: int = 0) -> dict[str, Any]:
+    """Per-member bytes and FLOPs of one static point (compiled once), and its measured seconds per
+    member-step when `timed_steps` > 0 (timed for at most that many steps)."""
+    state, hp, observed, flops, compiled = compiled_point(system, tuple(sorted(hparams)))
     # The engine records every observation as result_type(dtype, float32) (ints become float64).
     record = sum(int(np.prod(x.shape[1:], dtype=np.int64)) * np.result_type(x.dtype, np.float32).itemsize
                  for x in observed.values())
-    return {"state_bytes": tree_bytes(state), "record_bytes": record,
+    plan = {"state_bytes": tree_bytes(state), "record_bytes": record,
             "temporary_bytes": int(compiled.memory_analysis().temp_size_in_bytes), "flops_per_step": flops}
+    if timed_steps:
+        with jax.enable_x64(uses_x64(system)):
+            plan["seconds_per_member_step"] = seconds_per_member_step(compiled, state, hp, hparams, timed_steps)
+    return plan
 
 
 def point_hparams(spec: Spec, fixed: dict[str, Any]) -> dict[str, float]:
@@ -102,8 +107,9 @@ def point_hparams(spec: Spec, fixed: dict[str, Any]) -> dict[str, float]:
     return {**base, **{k: v[0] for k, v in spec.dynamic_axes().items()}}
 
 
-def memory_plan(spec: Spec) -> dict[str, Any]:
-    """Bytes and FLOPs per member of every static point of `spec`, and the totals for its members.
+def memory_plan(spec: Spec, *, timed: bool = False) -> dict[str, Any]:
+    """Bytes and FLOPs per member of every static point of `spec`, and the totals for its members
+    (with `timed`, also each point's measured `seconds_per_member_step`).
 
     Returns {"members" (per point), "records", "points": [{"point" (the values it fixes),
     per-member keys (see the module docstring), "state_total_bytes",
@@ -119,7 +125,7 @@ def memory_plan(spec: Spec) -> dict[str, Any]:
     records = len(spec.record_steps())
     points = []
     for fixed, system in spec.systems():
-        plan = program_plan(system, point_hparams(spec, fixed))
+        plan = program_plan(system, point_hparams(spec, fixed), spec.steps if timed else 0)
         results = records * plan["record_bytes"] + DIVERGED_BYTES
         points.append({
             "point": fixed, **plan, "records": records, "results_bytes": results,
@@ -146,33 +152,33 @@ def peak_bytes(plan: dict[str, Any], *, block: int, devices: int = 1) -> int:
     return plan["state_peak_bytes"] + plan["results_total_bytes"] + scratch
 
 
-def seconds_per_member_step(system: System, hparams: dict[str, float], max_steps: int) -> float:
-    """Run the point's compiled one-member chunk (zero state) and time it: seconds per step.
+def seconds_per_member_step(compiled: Any, state: Any, hp: Any, hparams: dict[str, float], max_steps: int) -> float:
+    """Run a point's compiled one-member chunk (zero state) and time it: seconds per step.
 
     Steps double from 1 until a run takes ≥ TIMED_SECONDS or reaches `max_steps`; the first
     (warm-up) call is not timed. The values of a zero state do not change the work done."""
-    state, hp, _, _, compiled = compiled_point(system, tuple(sorted(hparams)))
-    with jax.enable_x64(uses_x64(system)):
-        zeros = jax.tree.map(lambda x: jnp.zeros(x.shape, x.dtype), state)
-        values = {k: jnp.full(x.shape, hparams[k], x.dtype) for k, x in hp.items()}
-        jax.block_until_ready(compiled(np.int32(1), zeros, values))
-        n = 1
-        while True:
-            start = time.perf_counter()
-            jax.block_until_ready(compiled(np.int32(n), zeros, values))
-            elapsed = time.perf_counter() - start
-            if elapsed >= TIMED_SECONDS or n >= max_steps:
-                return elapsed / n
-            n = min(2 * n, max_steps)
+    zeros = jax.tree.map(lambda x: jnp.zeros(x.shape, x.dtype), state)
+    values = {k: jnp.full(x.shape, hparams[k], x.dtype) for k, x in hp.items()}
+    jax.block_until_ready(compiled(np.int32(1), zeros, values))
+    n = 1
+    while True:
+        start = time.perf_counter()
+        jax.block_until_ready(compiled(np.int32(n), zeros, values))
+        elapsed = time.perf_counter() - start
+        if elapsed >= TIMED_SECONDS or n >= max_steps:
+            return elapsed / n
+        n = min(2 * n, max_steps)
 
 
-def time_plan(spec: Spec, devices: int | None = None) -> dict[str, Any]:
-    """Measured seconds per member-step per point and the estimated run time on `devices` devices
-    (default: those JAX sees): Σ_points steps · ⌈members / devices⌉ · seconds per member-step."""
+def time_plan(spec: Spec, plan: dict[str, Any], devices: int | None = None) -> dict[str, Any]:
+    """The estimated run time of `spec` on `devices` devices (default: those JAX sees) from its
+    timed plan (`memory_plan(spec, timed=True)`): Σ_points steps · ⌈members / devices⌉ · seconds
+    per member-step."""
+    require(all("seconds_per_member_step" in p for p in plan["points"]),
+            "time_plan needs memory_plan(spec, timed=True)")
     devices = devices or len(jax.devices())
     local = -(-spec.n_members // devices)
-    per_point = [seconds_per_member_step(system, point_hparams(spec, fixed), spec.steps)
-                 for fixed, system in spec.systems()]
+    per_point = [p["seconds_per_member_step"] for p in plan["points"]]
     return {"devices": devices, "backend": jax.default_backend(), "seconds_per_member_step": per_point,
             "seconds": float(sum(spec.steps * local * s for s in per_point))}
 
