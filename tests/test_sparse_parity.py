@@ -10,10 +10,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import toymodels as tm
+from toymodels import sparse_parity
 from toymodels.sparse_parity import SparseParityMLP
 from toymodels.tasks.sparse_parity import (
+    TEST,
     code_alpha,
+    inputs,
     multitask_sparse_parity,
+    parity,
+    per_task_bits,
     sample_tasks,
     task_probabilities,
 )
@@ -84,6 +89,23 @@ def test_a_member_trains_on_the_task_dataset_of_its_seed():
     np.testing.assert_array_equal(np.asarray(tasks)[:40], task.train_task)
     np.testing.assert_array_equal(np.asarray(bits)[:40], task.train_x[:, 4:])
     np.testing.assert_array_equal(np.asarray(weights), np.arange(64) < 40)
+
+
+@pytest.mark.parametrize("chunk", [1, 10, 24, 10_000])
+def test_test_sets_in_chunks_give_every_subtask_its_own_loss(chunk, monkeypatch):
+    """Chunks of ⌊chunk / test_per_task⌋ tasks (the last one padded) = one pass over all test sets."""
+    monkeypatch.setattr(sparse_parity, "TEST_CHUNK", chunk)
+    system = SparseParityMLP(n_tasks=7, n=10, k=3, width=16, batch=32, test_per_task=5)
+    hp = system.hparams()
+    state = system.init(jax.random.PRNGKey(3), hp)
+    loss, acc = jax.jit(system.test_metrics)(state)
+    bits = per_task_bits(jax.random.fold_in(state.key, TEST), 7, 5, 10).reshape(-1, 10)
+    tasks = jnp.repeat(jnp.arange(7), 5)
+    logits = system.model.apply({"params": state.params}, inputs(tasks, bits, 7))
+    labels = parity(bits, state.subsets, tasks)
+    nats = -jnp.take_along_axis(jax.nn.log_softmax(logits), labels[:, None], axis=1)[:, 0]
+    np.testing.assert_allclose(loss, nats.reshape(7, 5).mean(1) / np.log(2), rtol=1e-5)
+    np.testing.assert_array_equal(acc, (logits.argmax(1) == labels).reshape(7, 5).mean(1))
 
 
 def test_bad_settings_are_config_errors():

@@ -16,7 +16,7 @@ D ≤ batch, the whole set every step (the code's batch = min(D, batch_size)); w
 `batch` indices drawn uniformly *with replacement* from the D samples (deviation: the code
 reshuffles once per epoch; with replacement keeps one shape for every D).
 
-Observations (losses in bits = nats / ln 2):
+Observations (losses in bits = nats / ln 2; the test sets are evaluated `TEST_CHUNK` samples at a time):
     subtask_loss[i]  mean CE on the fixed per-task test set of task i (`test_per_task` samples)
     subtask_acc[i]   accuracy on the same set
     test_loss        Σ_i p_i · subtask_loss[i]  (frequency-weighted; the code estimates it on a
@@ -55,6 +55,7 @@ from toymodels.tasks.sparse_parity import (
 )
 
 BITS = 1.0 / np.log(2.0)
+TEST_CHUNK = 16384  # test samples evaluated at once by observe
 
 
 class MLP(nn.Module):
@@ -154,15 +155,7 @@ class SparseParityMLP:
                               train_loss=loss)
 
     def observe(self, state: State, hp: Mapping[str, jax.Array]) -> dict[str, jax.Array]:
-        bits = per_task_bits(jax.random.fold_in(state.key, TEST), self.n_tasks, self.test_per_task,
-                             self.n).reshape(-1, self.n)
-        tasks = jnp.repeat(jnp.arange(self.n_tasks), self.test_per_task)
-        logits = self.model.apply({"params": state.params}, inputs(tasks, bits, self.n_tasks))
-        labels = parity(bits, state.subsets, tasks)
-        per_task = (-1, self.test_per_task)
-        ce = optax.losses.softmax_cross_entropy_with_integer_labels(logits, labels)
-        loss = BITS * ce.reshape(per_task).mean(axis=1)
-        acc = (jnp.argmax(logits, axis=1) == labels).reshape(per_task).mean(axis=1)
+        loss, acc = self.test_metrics(state)
         probs = task_probabilities(self.n_tasks, hp["alpha"])
         return {
             "train_loss": BITS * state.train_loss,
@@ -173,6 +166,28 @@ class SparseParityMLP:
         }
 
     # --- pieces -------------------------------------------------------------------------------
+    def test_metrics(self, state: State) -> tuple[jax.Array, jax.Array]:
+        """(loss in bits, accuracy) per subtask on the fixed per-task test sets, evaluated
+        ⌊TEST_CHUNK / test_per_task⌋ tasks at a time (`lax.map`), so observe's scratch stays
+        ≈ TEST_CHUNK samples' activations however large the test set (500 × 1000 at paper scale)."""
+        bits = per_task_bits(jax.random.fold_in(state.key, TEST), self.n_tasks, self.test_per_task, self.n)
+        group = min(self.n_tasks, max(1, TEST_CHUNK // self.test_per_task))
+        starts = jnp.arange(0, self.n_tasks, group)
+
+        def chunk(start: jax.Array) -> tuple[jax.Array, jax.Array]:
+            ids = jnp.minimum(start + jnp.arange(group), self.n_tasks - 1)  # the last chunk repeats its last task
+            tasks = jnp.repeat(ids, self.test_per_task)
+            chunk_bits = bits[ids].reshape(-1, self.n)
+            logits = self.model.apply({"params": state.params}, inputs(tasks, chunk_bits, self.n_tasks))
+            labels = parity(chunk_bits, state.subsets, tasks)
+            ce = optax.losses.softmax_cross_entropy_with_integer_labels(logits, labels)
+            per_task = (group, self.test_per_task)
+            return (BITS * ce.reshape(per_task).mean(axis=1),
+                    (jnp.argmax(logits, axis=1) == labels).reshape(per_task).mean(axis=1))
+
+        loss, acc = jax.lax.map(chunk, starts)
+        return loss.reshape(-1)[: self.n_tasks], acc.reshape(-1)[: self.n_tasks]
+
     def batch_of(self, state: State, hp: Mapping[str, jax.Array]) -> tuple[jax.Array, ...]:
         """(tasks (batch,), bits (batch, n), weights (batch,)) of this step's training batch."""
         key = jax.random.fold_in(jax.random.fold_in(state.key, TRAIN), state.step)
