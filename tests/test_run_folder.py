@@ -8,6 +8,7 @@ import sys
 import warnings
 from pathlib import Path
 
+import jax
 import numpy as np
 import pytest
 import xarray as xr
@@ -21,6 +22,8 @@ from test_engine import Decay  # noqa: E402
 
 FLOAT32_RUN = """
 import toymodels as tm
+from toymodels.devices import use_cpu_cores
+use_cpu_cores({devices})
 system = tm.ModularMLP(p=7, d=4, width=8)
 tm.run(tm.Spec(system, system.hparams(), sweep={{"wd": (0.1, 1.0)}}, seeds=2, steps=20, log_every=10), {out!r},
        quiet=True)
@@ -33,8 +36,10 @@ def float32_spec() -> tm.Spec:
 
 
 def test_a_float32_run_after_a_float64_run_equals_it_in_a_fresh_process(tmp_path):
-    fresh = subprocess.run([sys.executable, "-c", FLOAT32_RUN.format(out=str(tmp_path / "fresh"))], cwd=ROOT,
-                           capture_output=True, text=True, timeout=600)
+    """Same devices as this process (an earlier CLI test may have asked for one per core: members
+    are then laid out in other blocks, which moves float32 results by an ulp)."""
+    script = FLOAT32_RUN.format(out=str(tmp_path / "fresh"), devices=len(jax.devices()))
+    fresh = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert fresh.returncode == 0, fresh.stderr
     spec64 = float32_spec().set("precision", "float64")
     assert tm.run(spec64, quiet=True)["train_loss"].dtype == np.float64
