@@ -13,14 +13,9 @@ from matplotlib.colors import ListedColormap  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
+from toymodels.plots.phases import cell_edges  # noqa: E402
+
 PHASE_COLOURS = ("#d9d9d9", "#1f77b4", "#d62728", "#ff9896")   # not represented, dedicated, superposition, same-sign
-
-
-def cell_edges(centres: np.ndarray) -> np.ndarray:
-    """Edges of log-spaced cells around their centres (geometric midpoints)."""
-    logs = np.log10(centres)
-    mids = (logs[1:] + logs[:-1]) / 2
-    return 10 ** np.concatenate([[2 * logs[0] - mids[0]], mids, [2 * logs[-1] - mids[-1]]])
 
 
 def phase_maps(maps: dict[str, xr.DataArray], names: tuple[str, ...],
@@ -32,14 +27,14 @@ def phase_maps(maps: dict[str, xr.DataArray], names: tuple[str, ...],
     cmap = ListedColormap(PHASE_COLOURS[: len(names)])
     for ax, (title, phase) in zip(axes[0], maps.items(), strict=True):
         phase = phase.transpose("density", "importance")
-        ax.pcolormesh(cell_edges(phase["importance"].values), cell_edges(phase["density"].values),
+        ax.pcolormesh(cell_edges(phase["importance"].values, "log"), cell_edges(phase["density"].values, "log"),
                       phase.values, cmap=cmap, vmin=-0.5, vmax=len(names) - 0.5)
         for r, p in boundaries:
             ax.plot(r, p, "k--", lw=1)
         ax.set(xscale="log", yscale="log", xlabel="relative importance of feature 2 (I₂/I₁)",
                ylabel="feature density 1 − S", title=title,
-               xlim=cell_edges(phase["importance"].values)[[0, -1]],
-               ylim=cell_edges(phase["density"].values)[[0, -1]])
+               xlim=cell_edges(phase["importance"].values, "log")[[0, -1]],
+               ylim=cell_edges(phase["density"].values, "log")[[0, -1]])
     axes[0, -1].legend(handles=[Patch(color=c, label=n) for c, n in zip(PHASE_COLOURS, names, strict=False)],
                        loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8, title="feature 2")
     return fig
