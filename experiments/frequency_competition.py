@@ -45,6 +45,7 @@ from toymodels.experiments import Claim, Experiment, register
 from toymodels.experiments.common import member_dims, spec_of
 from toymodels.experiments.fit import spread
 from toymodels.plots.odes import interaction_matrix, rollout_panels
+from toymodels.store import quiet_zarr
 from toymodels.theory.circles import circles
 from toymodels.theory.odes import fit_glv_arrays, fit_ode, r2_score
 from toymodels.theory.survivors import calibrate, rule_survivors, score_survivors, settled, split_seeds, top_m
@@ -159,7 +160,8 @@ def report(ds: xr.Dataset, out: Path) -> dict[str, Any]:
         "linear_r2_unseen": chosen["linear"].r2_out, "glv_r2_unseen": chosen["glv"].r2_out,
         "heldout": heldout, "actual_survivor": circles(signal.isel(step=-1), p),
     })
-    fits.to_zarr(out / "fits.zarr", mode="w")
+    with quiet_zarr():
+        fits.to_zarr(out / "fits.zarr", mode="w")
     figures(signal, chosen, heldout, p, out)
     held_values = lambda da: da.values[heldout.values]  # noqa: E731
     return {
