@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
+import json
 import math
 import pkgutil
 from collections.abc import Callable, Mapping
@@ -10,49 +12,103 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import matplotlib.pyplot as plt
+import numpy as np
 import xarray as xr
+from matplotlib.figure import Figure
 
 from toymodels import engine
 from toymodels.spec import ConfigError, Spec
-from toymodels.store import load, write_json_atomic
-
-SUMMARY = "summary.json"
+from toymodels.store import SUMMARY, RunFolder, load, write_json_atomic
 
 PRESETS = ("tiny", "default", "paper")
 
 
+KINDS = ("paper", "target", "control")
+STATUSES = ("reproduced", "partly", "not reproduced", "inconclusive")
+
+
 @dataclass(frozen=True)
 class Claim:
-    """A paper's headline number, checked against `summary.json` of a run of this experiment.
+    """A claim checked against `summary.json` of a run of this experiment (`experiments.ledger`).
 
-    `key` is a path into the summary, parts joined by "/" (e.g. "alpha_S/adam/1"). The value
-    there is a number, or a dict {"mean" or "value", optional "lo", "hi", "n"}: our estimate and
-    its 95 % interval (or seed range, said in `interval`). The claim is *reproduced* when the
-    value lies in `accept` = (low, high) (None: unbounded), *partly* when it lies in `partly`
-    instead, else *not reproduced*. `expected` is the status we stand behind today; the ledger's
-    test fails when a run's status differs, and `reason` says in one line why it is what it is.
+    `key` is a path into the summary, parts joined by "/" (e.g. "alpha_S/adam/1"); the value there
+    is a number or an `Estimate` ({"value", "lo", "hi", "n", "interval", "level"}).
+    `kind`: "paper" (a number or figure of a paper, or the authors' code), "target" (our own goal)
+    or "control" (a check that the method can fail). The grade is *reproduced* when the value lies
+    in `accept` = (low, high) (None: unbounded), *partly* when it lies in `partly` instead, else *not
+    reproduced*; *inconclusive* when fewer than `min_n` values stand behind it, or its 95 % interval
+    (student-t or bootstrap) is wider than a two-sided `accept` band. The page words the grades of
+    targets and controls as met/passes (`ledger.WORDS`): only paper claims are "reproduced".
+    `band` says where the tolerance band comes from (the paper's interval, a figure reading ± its
+    resolution, the authors' code, a seed spread measured on other seeds).
+    `expected` is the grade we stand behind today and `reason` says why in one line. `measured`
+    is our value at the last deliberate change and `drift` how far a run may move from it (stated
+    in `drift_source`, from the seed spread); the claim test fails beyond it, whatever the grade.
     """
 
     source: str                                   # paper and figure, e.g. "Nanda et al. 2023, Fig. 7"
     text: str                                     # the claim in words
     key: str                                      # summary path, "/"-separated
-    paper: str                                    # the paper's value, as the paper states it
+    paper: str                                    # the paper's value (or our target), as stated
     accept: tuple[float | None, float | None]     # tolerance band for ours
-    expected: str = "reproduced"                  # "reproduced", "partly" or "not reproduced"
+    band: str                                     # where `accept` (and `partly`) come from
+    measured: float                               # our value when the claim was last changed
+    drift: float                                  # |value − measured| allowed
+    drift_source: str                             # where `drift` comes from
+    kind: str = "paper"
+    expected: str = "reproduced"
     reason: str = ""
     partly: tuple[float | None, float | None] | None = None
-    interval: str = "95 % interval"               # what "lo".."hi" in the summary is
+    min_n: int = 1
     preset: str = "default"
 
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS or self.expected not in STATUSES:
+            raise ValueError(f"claim {self.key!r}: kind {self.kind!r} / expected {self.expected!r} unknown")
+        if not (math.isfinite(self.measured) and self.drift >= 0 and self.band and self.drift_source):
+            raise ValueError(f"claim {self.key!r}: needs a finite measured value, drift >= 0, band and drift sources")
 
-STATUSES = ("reproduced", "partly", "not reproduced")
+
+class Summary:
+    """Base of every study's summary: subclass it as a frozen dataclass whose fields are the
+    summary.json keys (numbers, `Estimate`s, lists and dicts of them, per-member rows)."""
+
+    def to_json(self) -> dict[str, Any]:
+        return to_json(self)
+
+
+def to_json(obj: Any) -> Any:
+    """JSON-ready form: dataclasses (a Summary, an Estimate) as dicts of their fields, NumPy values as
+    Python ones, tuples as lists, keys as text, and every non-finite float as None."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: to_json(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, Mapping):
+        return {str(k): to_json(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple | np.ndarray):
+        return [to_json(v) for v in obj]
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    return obj
+
+
+Figures = Mapping[str, Figure]
+
+
+def no_figures(ds: xr.Dataset, summary: Summary) -> Figures:
+    return {}
 
 
 @dataclass(frozen=True)
 class Experiment:
-    """A named study: presets (each a `Spec`), a training function and a report.
+    """A named study: presets (each a `Spec`), training, and the two halves of its report.
 
-    `report(ds, out)` writes figures into `out` and returns the summary (JSON-ready dict).
+    `summarize(ds) -> Summary` computes every number (pure: no matplotlib, no files written);
+    `figures(ds, summary) -> {name: Figure}` draws them; the framework (`write_report`) saves
+    `<name>.png`, writes summary.json and closes every figure. A study that needs more than the
+    Dataset (snapshots, the folder of a part) finds its folder with `RunFolder.of(ds)`.
     `train(spec, out, **options)` defaults to `toymodels.engine.run`.
     `check(spec)` raises `ConfigError` when the report could not read a run of `spec` (too few
     seeds, a needed step not recorded, a needed axis not swept): it runs before any training.
@@ -63,7 +119,8 @@ class Experiment:
     name: str
     description: str
     presets: Mapping[str, Callable[[], Spec]]
-    report: Callable[[xr.Dataset, Path], dict[str, Any]]
+    summarize: Callable[[xr.Dataset], Summary]
+    figures: Callable[[xr.Dataset, Summary], Figures] = field(default=no_figures)
     train: Callable[..., xr.Dataset] = field(default=engine.run)
     claims: tuple[Claim, ...] = ()
     check: Callable[[Spec], None] = field(default=lambda spec: None)
@@ -71,8 +128,8 @@ class Experiment:
 
     def __post_init__(self) -> None:
         for claim in self.claims:
-            if claim.expected not in STATUSES or claim.preset not in self.presets:
-                raise ValueError(f"{self.name}: bad claim {claim.key!r} ({claim.expected}, {claim.preset})")
+            if claim.preset not in self.presets:
+                raise ValueError(f"{self.name}: claim {claim.key!r} names unknown preset {claim.preset!r}")
 
     def spec(self, preset: str) -> Spec:
         if preset not in self.presets:
@@ -107,36 +164,37 @@ def get(name: str) -> Experiment:
     return experiments[name]
 
 
-def json_ready(obj: Any) -> Any:
-    """Replace non-finite floats (not valid JSON) by None, recursively."""
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {str(k): json_ready(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [json_ready(v) for v in obj]
-    return obj
+def write_report(name: str | None, out: Path, **sweep_options: Any) -> dict[str, Any]:
+    """Report on the finished run in `out`: experiment `name`'s summary and figures (none for a plain
+    engine run, `name` None), then the generic phase map and heatmaps (`experiments.sweep_report`;
+    options axes, metric, fix, all checked before anything is drawn). Writes the figures and
+    `summary.json`, removes the figures of an earlier report that this one did not draw, and
+    returns (summary, names of the figures written)."""
+    from toymodels.experiments.sweep_report import sweep_figures, sweep_summary, sweep_view
 
-
-def write_report(name: str, out: Path, **sweep_options: Any) -> dict[str, Any]:
-    """Run experiment `name`'s report on the finished run in `out`, then the generic phase map and
-    heatmaps (`experiments.sweep_report`; options: axes, metric, fix); write and return `summary.json`."""
-    import matplotlib.pyplot as plt
-
-    from toymodels.experiments.sweep_report import sweep_report
-
+    run = RunFolder(out)
     ds = load(out)
+    experiment = get(name) if name is not None else None
+    summary = experiment.summarize(ds) if experiment else None
+    data = summary.to_json() if summary else {}
+    view = sweep_view(ds, data, **sweep_options)
+    phase = sweep_summary(ds, view)
     try:
-        summary = get(name).report(ds, out)
-        summary = json_ready({**summary, **sweep_report(ds, out, summary, **sweep_options)})
+        drawn = {**(experiment.figures(ds, summary) if experiment else {}), **sweep_figures(ds, view)}
+        for figure_name, figure in drawn.items():
+            figure.savefig(run.figure(figure_name), dpi=120)
     finally:
         plt.close("all")  # a report's figures never outlive it
-    write_json_atomic(out / SUMMARY, summary)
-    return summary
+    earlier = json.loads(run.summary.read_text()).get("figures", []) if run.summary.exists() else []
+    for stale in set(earlier) - set(drawn):
+        run.figure(stale).unlink(missing_ok=True)
+    data = {**data, **(phase.to_json() if phase else {}), "figures": sorted(drawn)}
+    write_json_atomic(run.summary, data)
+    return data, sorted(drawn)
 
 
 def run_and_report(name: str, preset: str, spec: Spec, out: Path, **options: Any) -> dict[str, Any]:
     """Train `spec` as experiment `name` into `out` (resuming or reusing what is there), then report."""
     get(name).check(spec)
     get(name).train(spec, out, metadata={"experiment": name, "preset": preset}, **options)
-    return write_report(name, out)
+    return write_report(name, out)[0]

@@ -21,9 +21,14 @@ def config_of(ds: xr.Dataset) -> dict[str, Any]:
     return json.loads(ds.attrs["config"])
 
 
-def spec_of(ds: xr.Dataset) -> dict[str, Any]:
-    """The run's spec as stored: {"system", "static", "hparams", "sweep", "seeds", "steps", ...}."""
-    return config_of(ds)["spec"]
+def spec_of(ds: xr.Dataset) -> Spec:
+    """The `Spec` the run was made with (its system found among toymodels' systems and those of the
+    registered experiments' presets)."""
+    from toymodels import SYSTEMS
+    from toymodels.experiments import REGISTRY
+
+    studies = {type(e.spec(p).system) for e in REGISTRY.values() for p in e.presets}
+    return Spec.from_dict(config_of(ds)["spec"], (*SYSTEMS, *studies))
 
 
 def member_dims(ds: xr.Dataset) -> tuple[str, ...]:

@@ -37,7 +37,7 @@ from toymodels.experiments.common import member_dims, member_rows, sweep_dims
 from toymodels.graph_mlp import GraphMLP
 from toymodels.plots import save_figure, training_curves
 from toymodels.plots.graphs import recall_vs_sweep, relation_heatmap
-from toymodels.theory.scaling import difference_interval, mean_interval
+from toymodels.theory.estimate import bootstrap as mean_interval, bootstrap_difference as difference_interval
 
 METRICS = ("train_acc", "test_acc", "heldout_recall", "inferable_recall", "noninferable_recall",
            "test_specificity")

@@ -44,7 +44,7 @@ from toymodels.plots import save_figure, training_curves
 from toymodels.plots.graphs import similarity_scatter, stitch_heatmaps
 from toymodels.spec import require
 from toymodels.tasks.graphs import family_truth, graph_split
-from toymodels.theory.scaling import difference_interval, mean_interval
+from toymodels.theory.estimate import bootstrap as mean_interval, bootstrap_difference as difference_interval
 from toymodels.theory.stitching import cka_matrix, member_params, stitch
 
 

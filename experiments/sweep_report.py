@@ -1,8 +1,9 @@
 """The generic part of every report: a phase map and heatmaps over two swept axes of any run.
 
-`write_report` calls `sweep_report` after the experiment's own report, for every run with two or
-more swept axes (dims of ≥ 2 values other than `seed`, static or dynamic), or when axes are asked
-for (`toymodels report RUN --phase X,Y`). It writes
+`write_report` calls `sweep_view` (checks the options), `sweep_summary` and `sweep_figures` after
+the experiment's own summary, for every run with two or more swept axes (dims of ≥ 2 values other
+than `seed`, static or dynamic), or when axes are asked for (`toymodels report RUN --phase X,Y`).
+It draws
 
     phase-map.png         majority phase per cell (rule: `toymodels.theory.phases.member_phases`)
                           and its seed fraction; fitted boundaries; further axes as small multiples
@@ -23,13 +24,14 @@ summary has `rule` {threshold, delay, budget} (e.g. grokking-phases) has its map
 
 from __future__ import annotations
 
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
-import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
+from matplotlib.figure import Figure
 
+from toymodels.experiments import Summary
 from toymodels.experiments.common import scalar, sweep_dims
 from toymodels.plots.phases import metric_heatmap, phase_map_figure
 from toymodels.spec import ConfigError
@@ -122,19 +124,37 @@ def panel_maps(pmap: xr.Dataset) -> list[tuple[dict[str, int], xr.Dataset]]:
             for index in np.ndindex(*(pmap.sizes[d] for d in extra))]
 
 
-def sweep_report(ds: xr.Dataset, out: Path, summary: dict[str, Any], *, axes: tuple[str, str] | None = None,
-                 metric: str | None = None, fix: dict[str, str] | None = None) -> dict[str, Any]:
-    """Draw the phase map and heatmaps into `out`; return {"phase_map": …} ({} when the run has < 2 axes,
-    or no trained members: a study that stores only derived numbers, e.g. critical-fraction)."""
+@dataclass(frozen=True)
+class SweepView:
+    """The checked choices of a sweep report: map axes, fixed axes, phase rule, metrics to draw."""
+
+    x: str
+    y: str
+    fixed: dict[str, int]
+    view: xr.Dataset
+    rule: dict[str, Any]
+    available: dict[str, xr.DataArray]
+    drawn: list[str]
+
+
+@dataclass(frozen=True)
+class PhaseMapSummary(Summary):
+    phase_map: dict[str, Any]
+
+
+def sweep_view(ds: xr.Dataset, summary: dict[str, Any], *, axes: tuple[str, str] | None = None,
+               metric: str | None = None, fix: dict[str, str] | None = None) -> SweepView | None:
+    """Check the options against the run (ConfigError on a bad one); None when the run has < 2 swept
+    axes and none are asked for, or no trained members (a study that stores only derived numbers)."""
     if "diverged_step" not in ds:
         if axes or metric or fix:
             raise ConfigError("--phase/--metric/--fix need a run of trained members; this study stores none")
-        return {}
+        return None
     chosen = choose_axes(ds, axes)
     if chosen is None:
         if metric or fix:
             raise ConfigError("--metric/--fix need a run with two swept axes (or --phase X,Y)")
-        return {}
+        return None
     x, y = chosen
     fixed = {key: coordinate_index(ds, key, value) for key, value in (fix or {}).items()}
     if set(fixed) & {x, y}:
@@ -148,22 +168,36 @@ def sweep_report(ds: xr.Dataset, out: Path, summary: dict[str, Any], *, axes: tu
     available = {**{k: metrics[k] for k in metrics.data_vars}, **extra}
     if metric is not None and metric not in available:
         raise ConfigError(f"--metric: unknown metric {metric!r}; known: {', '.join(sorted(available))}")
+    drawn = [metric] if metric else default_metrics(available, [k for k in extra if k not in metrics])
+    return SweepView(x, y, fixed, view, rule, available, drawn)
+
+
+def phases_of(view: SweepView) -> xr.DataArray | None:
+    """Each member's phase under the view's rule (None when the run has no observable the rule reads)."""
+    try:
+        return member_phases(view.view, **view.rule)
+    except ValueError:
+        return None
+
+
+def map_panels(phase: xr.DataArray, view: SweepView) -> tuple[xr.Dataset, list, list]:
+    """The phase map, its small multiples and each panel's fitted boundaries."""
+    pmap = phase_map(phase, view.x, view.y)
+    panels = panel_maps(pmap)
+    return pmap, panels, [map_boundaries(p) for _, p in panels]
+
+
+def sweep_summary(ds: xr.Dataset, view: SweepView | None) -> PhaseMapSummary | None:
+    """The `phase_map` key: axes, scales, fixed values, phase rule and counts, cells, boundaries, metrics."""
+    if view is None:
+        return None
+    x, y = view.x, view.y
     scales = (axis_scale(ds[x].values), axis_scale(ds[y].values))
     result: dict[str, Any] = {"axes": [x, y], "scales": dict(zip((x, y), scales, strict=True)),
-                              "fixed": {k: scalar(ds[k].values[i]) for k, i in fixed.items()}}
-    drawn = [metric] if metric else default_metrics(available, [k for k in extra if k not in metrics])
-    try:
-        phase = member_phases(view, **rule)
-    except ValueError:
-        phase = None
+                              "fixed": {k: scalar(ds[k].values[i]) for k, i in view.fixed.items()}}
+    phase = phases_of(view)
     if phase is not None:
-        pmap = phase_map(phase, x, y)
-        panels = panel_maps(pmap)
-        bounds = [map_boundaries(p) for _, p in panels]
-        lines = [[(" | ".join(b.phases), *b.segment()) for b in panel] for panel in bounds]
-        fig = phase_map_figure(pmap, lines, title=rule_title(phase.attrs, view.sizes.get("seed", 1)))
-        fig.savefig(out / "phase-map.png", dpi=120)
-        plt.close(fig)
+        pmap, panels, bounds = map_panels(phase, view)
         result.update(
             rule={k: v for k, v in phase.attrs.items() if k != "phases"},
             phase_counts={n: int((phase == k).sum()) for k, n in enumerate(phase_names(phase))},
@@ -173,13 +207,28 @@ def sweep_report(ds: xr.Dataset, out: Path, summary: dict[str, Any], *, axes: tu
                          "rms": b.rms, "n_points": len(b.points)}
                         for (at, _), panel in zip(panels, bounds, strict=True) for b in panel],
         )
-    for name in drawn:
-        values = available[name].transpose(*(d for d in available[name].dims if d not in (x, y)), x, y)
-        fig = metric_heatmap(values, x, y, scales, title=f"{name} per member")
-        fig.savefig(out / f"heatmap-{name}.png", dpi=120)
-        plt.close(fig)
-    result["metrics"] = drawn
-    return {"phase_map": result}
+    result["metrics"] = view.drawn
+    return PhaseMapSummary(result)
+
+
+def sweep_figures(ds: xr.Dataset, view: SweepView | None) -> dict[str, Figure]:
+    """phase-map (when a phase rule applies) and heatmap-<metric> for each metric drawn."""
+    if view is None:
+        return {}
+    x, y = view.x, view.y
+    scales = (axis_scale(ds[x].values), axis_scale(ds[y].values))
+    figures = {}
+    phase = phases_of(view)
+    if phase is not None:
+        pmap, _, bounds = map_panels(phase, view)
+        lines = [[(" | ".join(b.phases), *b.segment()) for b in panel] for panel in bounds]
+        figures["phase-map"] = phase_map_figure(pmap, lines, title=rule_title(phase.attrs,
+                                                                              view.view.sizes.get("seed", 1)))
+    for name in view.drawn:
+        values = view.available[name]
+        values = values.transpose(*(d for d in values.dims if d not in (x, y)), x, y)
+        figures[f"heatmap-{name}"] = metric_heatmap(values, x, y, scales, title=f"{name} per member")
+    return figures
 
 
 def default_metrics(available: dict[str, xr.DataArray], extra: list[str]) -> list[str]:

@@ -2,13 +2,10 @@
 
 from pathlib import Path
 
-import matplotlib
+import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from toymodels.plots.curves import signal_trajectories, sweep_scatter, training_curves  # noqa: E402
+from toymodels.plots.curves import signal_trajectories, sweep_scatter, training_curves
 
 
 def save_figure(fig: Figure, path: str | Path, dpi: int = 120) -> Path:

@@ -3,17 +3,14 @@ dimensionality histogram, and the columns of W in two dimensions."""
 
 from __future__ import annotations
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import xarray as xr
+from matplotlib.colors import ListedColormap
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import xarray as xr  # noqa: E402
-from matplotlib.colors import ListedColormap  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.patches import Patch  # noqa: E402
-
-from toymodels.plots.phases import cell_edges  # noqa: E402
+from toymodels.plots.phases import cell_edges
 
 PHASE_COLOURS = ("#d9d9d9", "#1f77b4", "#d62728", "#ff9896")   # not represented, dedicated, superposition, same-sign
 

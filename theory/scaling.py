@@ -7,23 +7,21 @@ parameters N, data D (multi-epoch) and steps S (single epoch):
     L − L_∞ ∝ N^{−α_N},  α_N = α;      L − L_∞ ∝ D^{−α_D},  L − L_∞ ∝ S^{−α_S},  α_D = α_S = α/(α+1)
     n_learned ∝ N  and  n_learned ∝ D^{1/(α+1)}, S^{1/(α+1)};    if S_k ∝ p_k^{−β}: α_S = α/(β(α+1))
 
-This module is the one home of the power-law fit and of the bootstrap:
+This module is the one home of the power-law fit (the bootstrap is `toymodels.theory.estimate`):
     fit_power_law(x, y, offset=False) -> PowerLaw     L = a·x^{−e} (+ c), least squares on log L
-    bootstrap_interval(statistic, n, samples, level, seed) -> (lo, hi)
-                          percentile interval of statistic(indices) over resampled units
     bootstrap_seeds(x, y_seeds) -> Exponent           resample seeds (rows), refit the seed mean
     bootstrap_points(x, y) -> Exponent                resample the fitted (x, y) points
-    mean_interval(values), difference_interval(a, b) -> {"value", "lo", "hi", "n"}
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.optimize
 import xarray as xr
+
+from toymodels.theory.estimate import bootstrap_interval
 
 LEARNED_BITS = 0.1  # a subtask is learned once its test loss is below 0.1 bits (paper, Fig A3)
 
@@ -93,50 +91,6 @@ def fit_power_law(x: np.ndarray, y: np.ndarray, offset: bool = False) -> PowerLa
         theta = scipy.optimize.least_squares(residuals, start, bounds=bounds).x
         law = PowerLaw(float(np.exp(theta[0])), float(theta[1]), float(theta[2]), 0.0)
     return PowerLaw(law.amplitude, law.exponent, law.offset, r_squared(np.log(y), np.log(law(x))))
-
-
-def bootstrap_interval(statistic: Callable[[np.ndarray], float], n: int, samples: int = 1000,
-                       level: float = 0.95, seed: int = 0) -> tuple[float, float]:
-    """Percentile bootstrap interval of `statistic(indices)` over `samples` draws of n indices
-    from 0..n−1 with replacement (the units: seeds, points, …); non-finite draws are dropped.
-
-    Memory is O(samples) floats whatever n: the draws are made one at a time.
-    """
-    rng = np.random.default_rng(seed)
-    draws = np.array([statistic(rng.integers(0, n, n)) for _ in range(samples)], float)
-    draws = draws[np.isfinite(draws)]
-    if not len(draws):
-        return float("nan"), float("nan")
-    tail = 100 * (1 - level) / 2
-    lo, hi = np.percentile(draws, [tail, 100 - tail])
-    return float(lo), float(hi)
-
-
-def mean_interval(values: np.ndarray, level: float = 0.95, seed: int = 0) -> dict[str, float | int | None]:
-    """{"value": mean, "lo", "hi": percentile bootstrap interval over the values, "n"}; NaNs dropped."""
-    values = np.ravel(np.asarray(values, float))
-    values = values[np.isfinite(values)]
-    if not len(values):
-        return {"value": None, "lo": None, "hi": None, "n": 0}
-    lo, hi = bootstrap_interval(lambda i: values[i].mean(), len(values), level=level, seed=seed)
-    return {"value": float(values.mean()), "lo": lo, "hi": hi, "n": int(len(values))}
-
-
-def difference_interval(a: np.ndarray, b: np.ndarray, level: float = 0.95,
-                        seed: int = 0) -> dict[str, float | int | None]:
-    """mean(a) − mean(b) with a percentile bootstrap interval resampling both groups
-    independently; n = len(a) + len(b) (NaNs dropped)."""
-    a, b = (np.ravel(np.asarray(v, float)) for v in (a, b))
-    a, b = a[np.isfinite(a)], b[np.isfinite(b)]
-    if not len(a) or not len(b):
-        return {"value": None, "lo": None, "hi": None, "n": 0}
-    rng = np.random.default_rng([seed, 1])
-
-    def draw(i: np.ndarray) -> float:
-        return a[i].mean() - b[rng.integers(0, len(b), len(b))].mean()
-
-    lo, hi = bootstrap_interval(draw, len(a), level=level, seed=seed)
-    return {"value": float(a.mean() - b.mean()), "lo": lo, "hi": hi, "n": int(len(a) + len(b))}
 
 
 def bootstrap_seeds(x: np.ndarray, y: np.ndarray, offset: bool = False, samples: int = 1000,

@@ -11,7 +11,7 @@ from toymodels.sae import SparseAutoencoder
 from toymodels.skills import Domino, Geometry, ParityTasksMLP, Resource, SquareTasksMLP
 from toymodels.sparse_parity import SparseParityMLP
 from toymodels.spec import ConfigError, Spec, System, geometric_steps
-from toymodels.store import finished_or, load, load_snapshots
+from toymodels.store import RunFolder, finished_or, load, load_snapshots, load_spec
 from toymodels.superposition import Superposition
 from toymodels.transformer import Transformer
 
@@ -24,6 +24,6 @@ __all__ = [
     "SYSTEMS", "ConfigError", "DeepLinear", "Domino", "Geometry", "GraphMLP", "GrokkingToy", "ModularMLP",
     "ParityTasksMLP", "Resource", "SparseAutoencoder", "SparseParityMLP", "Spec", "SquareTasksMLP",
     "Superposition", "System", "Transformer",
-    "finished_or",
+    "RunFolder", "finished_or", "load_spec",
     "geometric_steps", "load", "load_snapshots", "run", "tasks", "use_cpu_cores",
 ]

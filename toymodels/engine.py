@@ -481,7 +481,7 @@ def train_points(spec: Spec, out: Path | None, attrs: Mapping[str, Any], **optio
     for i, point in enumerate(spec.points()):
         path = None
         if out is not None:
-            path = out / store.RESULTS if not static else out / "parts" / f"part-{i:03d}.zarr"
+            path = store.RunFolder(out).point(i) if static else store.RunFolder(out).results
         label = ", ".join(f"{k}={v}" for k, v in point.fixed.items())
         parts.append(run_program(point.system, spec, point, path, attrs=attrs, label=label, **options))
     if not static:

@@ -351,6 +351,32 @@ class Spec:
             data["snapshot_steps"] = list(self.snapshot_steps)
         return data
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], systems: Sequence[type] = ()) -> Spec:
+        """The Spec that `to_dict` described; the system class is found by name among `systems`.
+
+        `Spec.from_dict(spec.to_dict(), [type(spec.system)]) == spec` (JSON lists become tuples)."""
+        by_name = {kind.__name__: kind for kind in systems}
+        name = data["system"]
+        require(name in by_name, f"unknown system {name!r}; known: {', '.join(sorted(by_name)) or 'none'} "
+                                 "(pass a custom system's class)")
+        return cls(
+            system=by_name[name](**{k: as_tuples(v) for k, v in data["static"].items()}),
+            hparams=dict(data["hparams"]),
+            sweep={k: as_tuples(v) for k, v in data["sweep"].items()},
+            seeds=data["seeds"],
+            steps=data["steps"],
+            log_every=data["log_every"],
+            log_steps=as_tuples(data.get("log_steps")),
+            tied=tuple(Tied(tuple(g["keys"]), as_tuples(g["rows"])) for g in data.get("tied", ())),
+            snapshot_steps=as_tuples(data.get("snapshot_steps", ())),
+        )
+
+
+def as_tuples(value: Any) -> Any:
+    """JSON lists back to the tuples a Spec holds, recursively."""
+    return tuple(as_tuples(v) for v in value) if isinstance(value, list | tuple) else value
+
 
 def make_system(system: System, changes: Mapping[str, Any]) -> System:
     """`dataclasses.replace`, with a constructor's `ValueError` turned into a `ConfigError`."""

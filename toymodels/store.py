@@ -1,12 +1,13 @@
 """The run folder on disk: observations in Zarr (one record per chunk), state checkpoints, load().
 
-Layout of `<out>/`:
-    config.json            what was asked for (experiment, preset, spec); a re-run must match it
-    results.zarr           the Dataset (dims seed, swept hyperparameters, step, observable dims)
-    parts/part-NNN.zarr    one store per static point, when the sweep has static axes
-    *.snapshots.zarr       the training state (or `system.snapshot(state)`) at `snapshot_steps`
-    *.checkpoint.npz       the latest state of an unfinished store (removed when it completes)
-    summary.json, *.png    written by the experiment's report
+Layout of `<out>/` (`RunFolder` is the one place that names these paths):
+    config.json              what was asked for (experiment, preset, spec); a re-run must match it
+    results.zarr             the Dataset (dims seed, swept hyperparameters, step, observable dims)
+    points/point-NNN.zarr    one store per static point, when the sweep has static axes
+    parts/<name>/            a whole run folder per engine run of a study that trains several
+    *.snapshots.zarr         the training state (or `system.snapshot(state)`) at `snapshot_steps`
+    *.checkpoint.npz         the latest state of an unfinished store (removed when it completes)
+    summary.json, *.png      written by the experiment's report
 
 Each record (and each snapshot) is its own Zarr chunk along `step`, so it is always written whole
 and a process killed in the middle of a write only spoils one that the resumed run rewrites.
@@ -25,7 +26,8 @@ import json
 import os
 import subprocess
 import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,10 +35,60 @@ import numpy as np
 import xarray as xr
 import zarr
 
-from toymodels.spec import ConfigError, require
+from toymodels.spec import ConfigError, Spec, require
 
 CONFIG_FILE = "config.json"
 RESULTS = "results.zarr"
+SUMMARY = "summary.json"
+
+
+@dataclass(frozen=True)
+class RunFolder:
+    """The paths of one run folder (see the module docstring for the layout)."""
+
+    path: Path
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "path", Path(self.path))
+
+    @property
+    def config_file(self) -> Path:
+        return self.path / CONFIG_FILE
+
+    @property
+    def results(self) -> Path:
+        return self.path / RESULTS
+
+    @property
+    def summary(self) -> Path:
+        return self.path / SUMMARY
+
+    def point(self, index: int) -> Path:
+        """The store of static point `index` of a sweep with static axes."""
+        return self.path / "points" / f"point-{index:03d}.zarr"
+
+    def point_snapshots(self) -> list[Path]:
+        return sorted((self.path / "points").glob("point-*.snapshots.zarr"))
+
+    def part(self, name: str) -> RunFolder:
+        """The run folder of engine run `name` of a study that trains several."""
+        return RunFolder(self.path / "parts" / name)
+
+    def figure(self, name: str) -> Path:
+        return self.path / f"{name}.png"
+
+    def figures(self) -> list[Path]:
+        return sorted(self.path.glob("*.png"))
+
+    def config(self) -> dict[str, Any]:
+        return read_config(self.path)
+
+    @classmethod
+    def of(cls, ds: xr.Dataset) -> RunFolder:
+        """The folder a Dataset was loaded from (`load` records it); ConfigError for one built in memory."""
+        where = ds.encoding.get("run_folder")
+        require(where is not None, "these results were not loaded from a run folder (use toymodels.load(out))")
+        return cls(Path(where))
 
 
 @functools.cache
@@ -119,6 +171,7 @@ def load(out: str | os.PathLike) -> xr.Dataset:
     ds = read_records(path)
     if not ds.attrs.get("complete"):
         raise ConfigError(f"the run in {out} is not finished; re-run the same command to resume")
+    ds.encoding["run_folder"] = str(Path(out))
     return ds
 
 
@@ -311,7 +364,7 @@ def load_snapshots(out: str | os.PathLike) -> tuple[np.ndarray, Any]:
     require(is_complete(results), f"{out} holds no finished run; re-run the same command to resume")
     member_shape = tuple(zarr.open_group(results, mode="r")["diverged_step"].shape)
     single = snapshots_path(results)
-    stores = [single] if single.exists() else sorted((out / "parts").glob("part-*.snapshots.zarr"))
+    stores = [single] if single.exists() else RunFolder(out).point_snapshots()
     require(len(stores) > 0, f"the run in {out} kept no snapshots (set snapshot_steps)")
     parts = [read_snapshots(path) for path in stores]
     steps, paths, _ = parts[0]
@@ -324,3 +377,12 @@ def load_snapshots(out: str | os.PathLike) -> tuple[np.ndarray, Any]:
     stacked = [np.stack([part[2][i] for part in parts]) for i in range(len(paths))]
     leaves = [x.reshape(*member_shape, len(steps), *x.shape[3:]) for x in stacked]
     return steps, nest(paths, leaves)
+
+
+def load_spec(out: str | os.PathLike, systems: Sequence[type] = ()) -> Spec:
+    """The `Spec` of the run stored in `out`, exactly as it was run (`load_spec(out) == spec`).
+
+    The system class is looked up by name among toymodels' systems and `systems` (a custom one)."""
+    from toymodels import SYSTEMS
+
+    return Spec.from_dict(RunFolder(out).config()["spec"], (*SYSTEMS, *systems))
