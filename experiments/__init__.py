@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 
 from toymodels import engine
 from toymodels.spec import ConfigError, Spec
-from toymodels.store import SUMMARY, RunFolder, load, write_json_atomic
+from toymodels.store import RunFolder, load, write_json_atomic
 
 PRESETS = ("tiny", "default", "paper")
 

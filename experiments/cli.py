@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import NoReturn
 
 from toymodels.devices import use_cpu_cores
-from toymodels.experiments import PRESETS, SUMMARY, discover, get, ledger, run_and_report, write_report
+from toymodels.experiments import PRESETS, discover, get, ledger, run_and_report, write_report
 from toymodels.spec import ConfigError, Spec, require
-from toymodels.store import read_config
+from toymodels.store import SUMMARY, git_commit, read_config
 
 
 class Parser(argparse.ArgumentParser):
@@ -54,6 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     reproduce.add_argument("--only", help="comma-separated experiment names (default: all with claims)")
     reproduce.add_argument("--ledger", default="docs/reproductions.md", help="where to write the page")
     reproduce.add_argument("--quiet", action="store_true", help="no progress bar")
+    reproduce.add_argument("--allow-dirty", action="store_true",
+                           help="write the page even with uncommitted changes (its commit then says +dirty)")
     fit = commands.add_parser("fit", help="fit an ODE to an observable of a finished run (writes fit-VAR-MODEL.*)")
     fit.add_argument("dir")
     fit.add_argument("--var", required=True, help="the observable (a variable of results.zarr with a step dim)")
@@ -134,20 +136,23 @@ def command_report(args: argparse.Namespace) -> None:
     if axes is not None and len(axes) != 2:
         raise ConfigError(f"--phase expects X,Y (two swept axes), got {args.phase!r}")
     fix = dict(split_assignment(text, "--fix") for text in args.fix)
-    write_report(read_config(out)["experiment"], out, axes=axes, metric=args.metric, fix=fix)
-    print(f"summary: {out}/{SUMMARY}")
+    _, figures = write_report(read_config(out).get("experiment"), out, axes=axes, metric=args.metric, fix=fix)
+    print(f"summary: {out}/{SUMMARY}  figures: " + (", ".join(f"{name}.png" for name in figures) or "none"))
 
 
 def command_reproduce(args: argparse.Namespace) -> None:
     only = [n.strip() for n in args.only.split(",")] if args.only else None
     for name in only or ():
         get(name)
+    page = Path(args.ledger)
+    if git_commit().endswith("+dirty") and not args.allow_dirty:
+        raise ConfigError("the source tree has uncommitted changes: commit first (or --allow-dirty)")
     rows = ledger.reproduce(Path(args.out), only, quiet=args.quiet)
-    Path(args.ledger).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.ledger).write_text(ledger.markdown(rows))
+    kept = ledger.load_rows(page.with_suffix(".json")) if only else []
+    ledger.write_ledger(page, ledger.merge(kept, rows), allow_dirty=args.allow_dirty)
     for row in rows:
-        print(f"{row.status:15s} {row.experiment}: {row.claim.key} = {ledger.describe(row.ours, row.claim.interval)}")
-    print(f"ledger: {args.ledger}")
+        print(f"{ledger.word(row):15s} {row.experiment}: {row.claim.key} = {ledger.describe(row.ours)}")
+    print(f"ledger: {page} (rows: {page.with_suffix('.json')})")
 
 
 def command_fit(args: argparse.Namespace) -> None:
@@ -177,6 +182,9 @@ def enable_compilation_cache() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only: the command line never opens a window
     try:
         args = build_parser().parse_args(argv)
         if args.command in ("run", "reproduce"):

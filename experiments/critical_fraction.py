@@ -16,12 +16,14 @@ summary.json keys:
     paper_r_c                         0.4 (p = 10 only, else null)
 
 Fig. 4b and the effective theory as dynamics (the `dynamics` part, an engine run of the toy in
-`<out>/dynamics`): `GrokkingToy` (width 200, MSE, the paper's defaults) swept over the training
+`<out>/parts/dynamics`): `GrokkingToy` (width 200, MSE, the paper's defaults) swept over the training
 fraction (n_train of 55 in `DYNAMICS_SIZES`) × `dynamics_seeds`, each member on its own random split,
 for `dynamics_steps` steps (settings of the census system: `--set dynamics_steps=0` skips this part).
-    rqi_steps_vs_fraction   {fraction: {mean, lo, hi, n}} steps until RQI > 0.95 over seeds
-                            (never → B − 1, as the authors' iter_rqi = steps − 1; lo..hi = seed range)
-    lambda3_vs_fraction     {fraction: {mean, lo, hi, n}} λ₃(A_Dᵀ A_D) of the members' splits
+(each of these keys is null when the run has no dynamics part)
+    rqi_steps_vs_fraction   {fraction: Estimate} steps until RQI > 0.95, mean over seeds (never → B − 1,
+                            as the authors' iter_rqi = steps − 1; lo..hi = seed range)
+    lambda3_vs_fraction     {fraction: Estimate} λ₃(A_Dᵀ A_D) of the members' splits (seed range)
+    rqi_budget              B = last recorded step + 1 of the dynamics part
     rqi_steps_trend         Spearman ρ between training fraction and steps to RQI > 0.95 (members)
     flow_r2                 {members: [{train_fraction, seed, r2}], median}: R² of the standardised
                             E(t) of the network against the ℓ_eff gradient flow
@@ -37,21 +39,21 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
-import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
 from scipy.stats import spearmanr
 
-from toymodels import Spec, engine, store
-from toymodels.experiments import Claim, Experiment, register
+from toymodels import RunFolder, Spec, engine, store
+from toymodels.experiments import Claim, Experiment, Figures, Summary, register
 from toymodels.experiments.common import spec_of
-from toymodels.grokking_toy import GrokkingToy
+from toymodels.grokking_toy import DYNAMICS_LOG_EVERY, GrokkingToy, SplitCensus
 from toymodels.plots.grokking import flow_overlay, rqi_speed
 from toymodels.plots.phases import unique_probability
 from toymodels.spec import require
 from toymodels.tasks.addition_pairs import addition_pairs, n_samples
+from toymodels.theory.estimate import Estimate, member_range
 from toymodels.theory.events import first_step
 from toymodels.theory.representation import (
     critical_fraction,
@@ -70,41 +72,8 @@ PAPER_R_C = 0.4
 DYNAMICS = "dynamics"
 DYNAMICS_SIZES = {"tiny": (30, 54), "default": (20, 25, 30, 35, 45, 54),
                   "paper": (5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 54)}
-DYNAMICS_LOG_EVERY = 50
 RQI_THRESHOLD = 0.95
 FLOW_STEPS = 2000
-
-
-@dataclass(frozen=True)
-class SplitCensus:
-    """Static settings of the census: p symbols, `n_splits` random training sets per size; and of
-    the dynamics part: `dynamics_seeds` × the preset's training sizes, `dynamics_steps` steps
-    (0: no dynamics part).
-
-    Not a trained system: it has no dynamic hyperparameters, and the census never calls the
-    engine (so `init/step/observe` are absent on purpose).
-    """
-
-    p: int = 10
-    n_splits: int = 10000
-    dynamics_seeds: int = 2
-    dynamics_steps: int = 300
-
-    divergence_key: ClassVar[str] = "n_unique"
-
-    def __post_init__(self) -> None:
-        require(self.p >= 3, f"p must be >= 3, got {self.p}")
-        require(self.n_splits >= 1, f"n_splits must be >= 1, got {self.n_splits}")
-        require(self.dynamics_seeds >= 1, f"dynamics_seeds must be >= 1, got {self.dynamics_seeds}")
-        require(self.dynamics_steps >= 0 and self.dynamics_steps % DYNAMICS_LOG_EVERY == 0,
-                f"dynamics_steps must be a multiple of {DYNAMICS_LOG_EVERY} (0: no dynamics part), "
-                f"got {self.dynamics_steps}")
-
-    def hparams(self) -> dict[str, float]:
-        return {}
-
-    def check(self, hp: dict[str, float]) -> None:
-        """No dynamic hyperparameters to check."""
 
 
 def census_spec(census: SplitCensus, seeds: int) -> Spec:
@@ -152,7 +121,7 @@ def dynamics_spec(census: SplitCensus, preset: str) -> Spec:
 
 def train(spec: Spec, out: str | Path | None = None, *, quiet: bool = False,
           metadata: dict[str, Any] | None = None, **options: Any) -> xr.Dataset:
-    """The census (stored in `out` like any run), then the toy's fraction sweep in `out/dynamics`."""
+    """The census (stored in `out` like any run), then the toy's fraction sweep in `out/parts/dynamics`."""
     spec.validate()
     require(not spec.sweep, "critical-fraction takes no --sweep (it tries every training size)")
     metadata = metadata or {}
@@ -166,8 +135,8 @@ def train(spec: Spec, out: str | Path | None = None, *, quiet: bool = False,
 
     ds = store.finished_or(out, config, compute)
     for name, part in parts(spec, metadata.get("preset", "tiny")).items():
-        engine.run(part, None if out is None else Path(out) / name, metadata={**metadata, "part": name},
-                   quiet=quiet, **options)
+        engine.run(part, None if out is None else RunFolder(out).part(name).path,
+                   metadata={**metadata, "part": name}, quiet=quiet, **options)
     return ds
 
 
@@ -176,90 +145,152 @@ def parts(spec: Spec, preset: str) -> dict[str, Spec]:
     return {DYNAMICS: dynamics_spec(spec.system, preset)} if spec.system.dynamics_steps else {}
 
 
-def seed_stats(values: np.ndarray) -> dict[str, Any]:
-    return {"mean": float(np.mean(values)), "lo": float(np.min(values)), "hi": float(np.max(values)),
-            "n": int(len(values))}
-
-
 def member_split(p: int, fraction: float, seed: int) -> np.ndarray:
     return addition_pairs(p, fraction, seed).train
 
 
-def dynamics_report(ds: xr.Dataset, out: Path) -> dict[str, Any]:
-    """Fig. 4b (steps to RQI > 0.95 and λ₃ vs fraction) and the ℓ_eff flow against the network."""
-    spec = spec_of(ds)
-    p, repr_lr = spec["static"]["p"], spec["hparams"]["repr_lr"]
-    budget = int(ds["step"].values[-1]) + 1
-    t_rqi = first_step(ds["rqi"] > RQI_THRESHOLD).fillna(budget - 1)
-    fractions = ds["train_fraction"].values
-    lam3 = np.array([[third_eigenvalue(p, member_split(p, float(f), int(s))) for s in ds["seed"].values]
-                     for f in fractions])
-    steps = {str(f): seed_stats(t_rqi.sel(train_fraction=f).values) for f in fractions}
-    lam = {str(f): seed_stats(lam3[i]) for i, f in enumerate(fractions)}
-    reached = t_rqi.transpose("train_fraction", "seed").values.ravel()
-    # undefined (null) when no member's RQI moved off the budget: nothing to rank
-    rho = spearmanr(np.repeat(fractions, ds.sizes["seed"]), reached).statistic if np.ptp(reached) > 0 else np.nan
-    figure = rqi_speed(fractions, {k: [steps[str(f)][k] for f in fractions] for k in ("mean", "lo", "hi")},
-                       {k: [lam[str(f)][k] for f in fractions] for k in ("mean", "lo", "hi")}, budget)
-    figure.savefig(out / "rqi-steps.png", dpi=120)
-    plt.close(figure)
-    window = ds.sel(step=ds["step"] <= FLOW_STEPS)
+def dynamics_of(ds: xr.Dataset) -> xr.Dataset | None:
+    """The dynamics part of the census run `ds` (None when it has none)."""
+    part = RunFolder.of(ds).part(DYNAMICS)
+    return store.load(part.path) if part.results.exists() else None
+
+
+@dataclass(frozen=True)
+class Flow:
+    """The ℓ_eff gradient flow against the network, per member (fraction-major, then seed)."""
+
+    rows: list[dict[str, Any]]     # {train_fraction, seed, r2}
+    network: list[np.ndarray]      # standardised E(t) (steps, p, d) of each member
+    flow: list[np.ndarray]         # the flow from the member's E(0), same shape
+    steps: np.ndarray
+
+
+def effective_flows(dyn: xr.Dataset) -> Flow:
+    """R² of each member's standardised E(t) against the ℓ_eff flow from its E(0), t = repr_lr · step,
+    over the first `FLOW_STEPS` steps."""
+    spec = spec_of(dyn)
+    p, repr_lr = spec.system.p, spec.hparams["repr_lr"]
+    window = dyn.sel(step=dyn["step"] <= FLOW_STEPS)
     times = window["step"].values * repr_lr
-    rows, networks, flows, names = [], [], [], []
-    for f in fractions:
-        for s in ds["seed"].values:
+    rows, networks, flows = [], [], []
+    for f in dyn["train_fraction"].values:
+        for s in dyn["seed"].values:
             member = window.sel(train_fraction=f, seed=s)
             network = standardised(member["embedding"].values)
             flow = standardised(effective_flow(network[0], training_rows(p, member_split(p, float(f), int(s))),
                                                times))
             r2 = float(1 - np.sum((network - flow) ** 2) / np.sum((network - network.mean()) ** 2))
             rows.append({"train_fraction": float(f), "seed": int(s), "r2": r2})
-            if s == ds["seed"].values[0]:
-                networks.append(network[..., 0])
-                flows.append(flow[..., 0])
-                names.append(f"fraction {f:.3g}, seed {s}")
-    coords = {"member": names, "step": window["step"].values, "symbol": np.arange(p)}
-    dims = ("member", "step", "symbol")
-    figure = flow_overlay(xr.DataArray(np.stack(networks), coords, dims), xr.DataArray(np.stack(flows), coords, dims),
-                          np.array([r["r2"] for r in rows if r["seed"] == int(ds["seed"].values[0])]),
-                          title="standardised E(t): network (solid) vs ℓ_eff gradient flow (dashed), t = repr_lr·step")
-    figure.savefig(out / "effective-flow.png", dpi=120)
-    plt.close(figure)
-    return {"rqi_steps_vs_fraction": steps, "lambda3_vs_fraction": lam, "rqi_steps_trend": float(rho),
+            networks.append(network)
+            flows.append(flow)
+    return Flow(rows, networks, flows, window["step"].values)
+
+
+def rqi_steps(dyn: xr.Dataset) -> xr.DataArray:
+    """First recorded step with RQI > 0.95, B − 1 when never (B = last recorded step + 1)."""
+    budget = int(dyn["step"].values[-1]) + 1
+    return first_step(dyn["rqi"] > RQI_THRESHOLD).fillna(budget - 1)
+
+
+def dynamics_summary(dyn: xr.Dataset | None) -> dict[str, Any]:
+    """Fig. 4b (steps to RQI > 0.95 and λ₃ vs fraction, Spearman ρ) and the ℓ_eff flow's R²."""
+    if dyn is None:
+        return dict.fromkeys(("rqi_steps_vs_fraction", "lambda3_vs_fraction", "rqi_steps_trend",
+                              "rqi_budget", "flow_r2"))
+    p = spec_of(dyn).system.p
+    budget = int(dyn["step"].values[-1]) + 1
+    t_rqi = rqi_steps(dyn)
+    fractions = dyn["train_fraction"].values
+    lam3 = np.array([[third_eigenvalue(p, member_split(p, float(f), int(s))) for s in dyn["seed"].values]
+                     for f in fractions])
+    reached = t_rqi.transpose("train_fraction", "seed").values.ravel()
+    # undefined (null) when no member's RQI moved off the budget: nothing to rank
+    rho = spearmanr(np.repeat(fractions, dyn.sizes["seed"]), reached).statistic if np.ptp(reached) > 0 else np.nan
+    rows = effective_flows(dyn).rows
+    return {"rqi_steps_vs_fraction": {str(f): member_range(t_rqi.sel(train_fraction=f).values) for f in fractions},
+            "lambda3_vs_fraction": {str(f): member_range(lam3[i]) for i, f in enumerate(fractions)},
+            "rqi_steps_trend": float(rho),
             "rqi_budget": budget,
             "flow_r2": {"members": rows, "median": float(np.median([r["r2"] for r in rows]))}}
 
 
-def report(ds: xr.Dataset, out: Path) -> dict[str, Any]:
-    """P(unique) vs training fraction with the paper's counts; r_c pooled and per seed."""
-    static = spec_of(ds)["static"]
-    p, n_splits = static["p"], static["n_splits"]
+@dataclass(frozen=True)
+class CriticalFractionSummary(Summary):
+    p: int
+    n_samples: int
+    n_splits: int
+    seeds: int
+    r_c: float
+    n_critical: float
+    r_c_per_seed: list[float]
+    n_unique: dict[str, int]
+    p_unique: dict[str, float]
+    paper_n_unique: dict[str, int]
+    paper_r_c: float | None
+    rqi_steps_vs_fraction: dict[str, Estimate] | None     # seed range per fraction
+    lambda3_vs_fraction: dict[str, Estimate] | None       # seed range per fraction
+    rqi_steps_trend: float | None
+    rqi_budget: int | None
+    flow_r2: dict[str, Any] | None
+
+
+def pooled_unique(ds: xr.Dataset) -> xr.DataArray:
+    """P(unique | n) pooled over the seeds' splits."""
+    return ds["n_unique"].sum("seed") / (spec_of(ds).system.n_splits * ds.sizes["seed"])
+
+
+def summarize(ds: xr.Dataset) -> CriticalFractionSummary:
+    """P(unique) vs training fraction; r_c pooled and per seed; the dynamics part's Fig. 4b and flow."""
+    census_settings = spec_of(ds).system
+    p, n_splits = census_settings.p, census_settings.n_splits
     n_all = n_samples(p)
-    pooled = ds["n_unique"].sum("seed") / (n_splits * ds.sizes["seed"])
+    pooled = pooled_unique(ds)
     n_critical = crossing(ds["n_train"].values, pooled.values)
     per_seed = [crossing(ds["n_train"].values, ds["p_unique"].isel(seed=s).values) / n_all
                 for s in range(ds.sizes["seed"])]
+    return CriticalFractionSummary(
+        p=p, n_samples=n_all, n_splits=n_splits, seeds=ds.sizes["seed"],
+        r_c=n_critical / n_all, n_critical=n_critical, r_c_per_seed=per_seed,
+        n_unique={str(n): int(c) for n, c in zip(ds["n_train"].values, ds["n_unique"].sum("seed").values,
+                                                 strict=True)},
+        p_unique={str(n): float(v) for n, v in zip(ds["n_train"].values, pooled.values, strict=True)},
+        paper_n_unique={str(n): c for n, c in PAPER_COUNTS.items()} if p == 10 else {},
+        paper_r_c=PAPER_R_C if p == 10 else None,
+        **dynamics_summary(dynamics_of(ds)),
+    )
+
+
+def figures(ds: xr.Dataset, summary: CriticalFractionSummary) -> Figures:
+    """P(unique) vs fraction with the paper's counts; with a dynamics part, Fig. 4b and the flow overlay."""
+    n_all = summary.n_samples
     reference = None
-    if p == 10:
+    if summary.p == 10:
         sizes = np.array(list(PAPER_COUNTS))
         reference = xr.DataArray(np.array(list(PAPER_COUNTS.values())) / PAPER_SPLITS,
                                  coords={"train_fraction": sizes / n_all}, dims="train_fraction")
-    r_c = n_critical / n_all
-    figure = unique_probability(pooled.swap_dims(n_train="train_fraction"), r_c, reference)
-    figure.savefig(out / "critical-fraction.png", dpi=120)
-    plt.close(figure)
-    dynamics = dynamics_report(store.load(out / DYNAMICS), out) if (out / DYNAMICS / store.RESULTS).exists() else {}
-    return {
-        **dynamics,
-        "p": p, "n_samples": n_all, "n_splits": n_splits, "seeds": ds.sizes["seed"],
-        "r_c": r_c, "n_critical": n_critical, "r_c_per_seed": per_seed,
-        "n_unique": {str(n): int(c) for n, c in zip(ds["n_train"].values,
-                                                     ds["n_unique"].sum("seed").values, strict=True)},
-        "p_unique": {str(n): float(v) for n, v in zip(ds["n_train"].values, pooled.values,
-                                                      strict=True)},
-        "paper_n_unique": {str(n): c for n, c in PAPER_COUNTS.items()} if p == 10 else {},
-        "paper_r_c": PAPER_R_C if p == 10 else None,
-    }
+    drawn = {"critical-fraction": unique_probability(pooled_unique(ds).swap_dims(n_train="train_fraction"),
+                                                     summary.r_c, reference)}
+    dyn = dynamics_of(ds)
+    if dyn is None:
+        return drawn
+    fractions = dyn["train_fraction"].values
+    steps = [summary.rqi_steps_vs_fraction[str(f)] for f in fractions]
+    lam = [summary.lambda3_vs_fraction[str(f)] for f in fractions]
+    columns = {"mean": "value", "lo": "lo", "hi": "hi"}
+    drawn["rqi-steps"] = rqi_speed(fractions, {k: [getattr(e, v) for e in steps] for k, v in columns.items()},
+                                   {k: [getattr(e, v) for e in lam] for k, v in columns.items()},
+                                   summary.rqi_budget)
+    flow = effective_flows(dyn)
+    first = [i for i, r in enumerate(flow.rows) if r["seed"] == int(dyn["seed"].values[0])]
+    names = [f"fraction {flow.rows[i]['train_fraction']:.3g}, seed {flow.rows[i]['seed']}" for i in first]
+    coords = {"member": names, "step": flow.steps, "symbol": np.arange(spec_of(dyn).system.p)}
+    dims = ("member", "step", "symbol")
+    network = xr.DataArray(np.stack([flow.network[i][..., 0] for i in first]), coords, dims)
+    lines = xr.DataArray(np.stack([flow.flow[i][..., 0] for i in first]), coords, dims)
+    drawn["effective-flow"] = flow_overlay(
+        network, lines, np.array([flow.rows[i]["r2"] for i in first]),
+        title="standardised E(t): network (solid) vs ℓ_eff gradient flow (dashed), t = repr_lr·step")
+    return drawn
 
 
 register(Experiment(
@@ -267,19 +298,20 @@ register(Experiment(
     description="P(unique linear representation) vs training fraction for p-symbol addition "
                 "(Liu et al. 2022): r_c",
     presets={"tiny": tiny, "default": default, "paper": paper},
-    report=report,
+    summarize=summarize,
+    figures=figures,
     train=train,
     parts=parts,
     claims=(
         Claim(source="Liu et al. 2022, Fig. 4a (effective_linear_eq.ipynb, 10 000 splits per size)",
               text="critical training fraction r_c where P(unique linear representation) crosses ½",
               key="r_c", paper="r_c ≈ 0.4 (crossing between n = 22 and 23 of 55: 0.400–0.418)",
-              accept=(0.39, 0.43),
+              accept=(0.39, 0.43), band="TODO", measured=0.0, drift=9.0, drift_source="TODO",
               reason="10 000 random splits per size; band = the paper's crossing interval ± 1 sample / 55"),
         Claim(source="Liu et al. 2022, Fig. 4b",
               text="representation learning is faster with more training data (steps to RQI > 0.95 fall "
                    "with the training fraction)",
-              key="rqi_steps_trend", paper="decreasing (qualitative)", accept=(None, -0.5), partly=(None, 0.0),
+              key="rqi_steps_trend", paper="decreasing (qualitative)", accept=(None, -0.5), partly=(None, 0.0), band="TODO", measured=0.0, drift=9.0, drift_source="TODO",
               reason="Spearman ρ over 6 fractions × 3 seeds, 5000 steps (never → B − 1)"),
     ),
 ))

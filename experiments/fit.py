@@ -1,11 +1,14 @@
 """`toymodels fit RUN --var NAME --model linear|glv [--fit-fraction F]`: an ODE fitted to any run.
 
-Loads the finished run in RUN, takes the observable NAME (dims: member dims, `step`, at most one
-variable dim), drops members with non-finite values (diverged), fits the model to the first F of
-the steps of every member (`toymodels.theory.odes.fit_ode`), rolls it out to the last record, and
+The model names are command-line spellings of the model objects of `toymodels.theory.odes`
+(`MODELS`: "linear" = `Linear()`, least squares; "glv" = `GLV()`, no ridge). Loads the finished
+run in RUN, takes the observable NAME (dims: member dims, `step`, at most one variable dim),
+drops members with non-finite values (diverged), fits the model to the first F of the steps of
+every member (`toymodels.theory.odes.fit_ode`), rolls it out to the last record, and
 writes into RUN:
-    fit-<var>-<model>.json   model, fit window, median one-step / in-window / out-of-window R²,
-                             one row per member (its coordinates, R²s, parameters)
+    fit-<var>-<model>.json   model, fit window, median one-step / in-window / out-of-window R²
+                             (over the members with a finite R²), one row per member (its
+                             coordinates, R²s, parameters)
     fit-<var>-<model>.png    data vs rollout for the first members, fitted window shaded
 """
 
@@ -17,14 +20,17 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from toymodels.experiments import json_ready
+from toymodels.experiments import to_json
 from toymodels.experiments.common import member_dims, scalar
+from toymodels.plots import save_figure
 from toymodels.plots.odes import fit_figure
 from toymodels.spec import require
 from toymodels.store import load, write_json_atomic
-from toymodels.theory.odes import MODELS, ODEFit, fit_ode
+from toymodels.theory.estimate import member_range
+from toymodels.theory.odes import GLV, Linear, ODEFit, ODEModel, fit_ode
 
 DEFAULT_FIT_FRACTION = 0.2
+MODELS: dict[str, ODEModel] = {"linear": Linear(), "glv": GLV()}   # --model spellings
 
 
 def observable(ds: xr.Dataset, var: str) -> tuple[xr.DataArray, str | None]:
@@ -59,30 +65,23 @@ def member_table(flat: xr.DataArray, fit: ODEFit) -> list[dict[str, Any]]:
     return rows
 
 
-def spread(values: np.ndarray) -> dict[str, Any]:
-    """{"value": median, "lo": min, "hi": max, "n"} of R² values (NaN dropped; −inf kept, as JSON null)."""
-    values = np.asarray(values, float)
-    values = values[~np.isnan(values)]
-    if not len(values):
-        return {"value": None, "n": 0}
-    return {"value": float(np.median(values)), "lo": float(values.min()), "hi": float(values.max()),
-            "n": int(len(values))}
-
-
 def fit_run(run: str | Path, var: str, model: str, fit_fraction: float = DEFAULT_FIT_FRACTION) -> dict[str, Any]:
-    """Fit `model` to observable `var` of the finished run in `run`; write the JSON and PNG there."""
+    """Fit model `model` (a `MODELS` spelling) to observable `var` of the finished run in `run`;
+    write the JSON and PNG there."""
     require(model in MODELS, f"--model must be one of {', '.join(MODELS)}, got {model!r}")
     run = Path(run)
     flat, var_dim = observable(load(run), var)
-    fit = fit_ode(flat, model, fit_fraction, var_dim)
+    fit = fit_ode(flat, MODELS[model], fit_fraction, var_dim)
+    median = {key: member_range(getattr(fit, key).values, center="median").value
+              for key in ("one_step_r2", "r2_in", "r2_out")}
     result = {
         "var": var, "model": model, "fit_fraction": fit_fraction, "fit_records": fit.fit_records,
         "fit_end_step": fit.fit_end_step, "n_members": int(flat.sizes["member"]),
-        "one_step_r2": spread(fit.one_step_r2.values)["value"], "r2_in": spread(fit.r2_in.values)["value"],
-        "r2_out": spread(fit.r2_out.values)["value"], "members": member_table(flat, fit),
+        **median, "members": member_table(flat, fit),
     }
     stem = run / f"fit-{var}-{model}"
-    write_json_atomic(stem.with_suffix(".json"), json_ready(result))
-    fit_figure(flat, fit.rollout, fit.fit_end_step, stem.with_suffix(".png"), var_dim,
-               title=f"{var}: data (solid) vs {model} ODE rollout (dashed), fitted on the shaded window")
+    write_json_atomic(stem.with_suffix(".json"), to_json(result))
+    save_figure(fit_figure(flat, fit.rollout, fit.fit_end_step, var_dim,
+                           title=f"{var}: data (solid) vs {model} ODE rollout (dashed), fitted on the shaded window"),
+                stem.with_suffix(".png"))
     return result

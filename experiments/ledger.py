@@ -2,35 +2,41 @@
 
 `reproduce(out)` runs each experiment's preset named by its claims (reusing finished runs in
 `out/<name>-<preset>/`; a folder made with other settings is deleted and re-run), reads the
-numbers from `summary.json` and grades each claim:
-reproduced when our value lies in the claim's `accept` band, partly when it lies in its
-`partly` band, else not reproduced. `markdown(rows)` renders `docs/reproductions.md`.
-Every number on that page comes from a run; the page types none.
+numbers from `summary.json` and grades each claim (`grade`):
+
+    missing          the key is absent or its value is not a finite number (always a failure)
+    inconclusive     fewer than `min_n` values, or a 95 % interval wider than a two-sided band
+    reproduced       value ∈ accept          (worded "met" for targets, "passes" for controls)
+    partly           value ∈ partly          ("partly met", "partly passes")
+    not reproduced   otherwise               ("not met", "fails")
+
+`problems(row)` lists what makes a claim test fail: a missing value, a grade other than the
+declared one, or a value that moved more than `drift` from the declared `measured`.
+The rows are kept in `docs/reproductions.json` (`save_rows`/`load_rows`); `reproduce --only A,B`
+replaces the rows of A and B and keeps the rest; `markdown(rows)` renders `docs/reproductions.md`
+with paper claims, targets and controls counted apart. Every number on that page comes from a run.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from toymodels.experiments import Claim, discover, get, run_and_report
+from toymodels.experiments import KINDS, Claim, discover, get, run_and_report
 from toymodels.spec import ConfigError, Spec
-from toymodels.store import CONFIG_FILE, git_commit, package_version
+from toymodels.store import RunFolder, git_commit, package_version
+from toymodels.theory.estimate import Estimate
 
-
-@dataclass(frozen=True)
-class Estimate:
-    """Our number for a claim: a value, optionally an interval (lo, hi) and the count n behind it."""
-
-    value: float
-    lo: float | None = None
-    hi: float | None = None
-    n: int | None = None
+WORDS = {
+    "paper": {"reproduced": "reproduced", "partly": "partly", "not reproduced": "not reproduced"},
+    "target": {"reproduced": "met", "partly": "partly met", "not reproduced": "not met"},
+    "control": {"reproduced": "passes", "partly": "partly passes", "not reproduced": "fails"},
+}
+HEADINGS = {"paper": "Paper claims", "target": "Our targets", "control": "Controls"}
 
 
 @dataclass(frozen=True)
@@ -38,7 +44,7 @@ class Row:
     experiment: str
     claim: Claim
     ours: Estimate | None
-    status: str
+    status: str                                   # a grade of `grade`, or "missing"
 
 
 def lookup(summary: Mapping[str, Any], key: str) -> Any:
@@ -51,19 +57,6 @@ def lookup(summary: Mapping[str, Any], key: str) -> Any:
     return node
 
 
-def estimate(node: Any) -> Estimate | None:
-    """A number, or {"mean"|"value", "lo", "hi", "n"}, as an `Estimate` (None if not a finite number)."""
-    if isinstance(node, Mapping):
-        value = node.get("mean", node.get("value"))
-        if not isinstance(value, int | float) or not math.isfinite(value):
-            return None
-        n = node.get("n")
-        return Estimate(float(value), node.get("lo"), node.get("hi"), int(n) if n is not None else None)
-    if isinstance(node, bool) or not isinstance(node, int | float) or not math.isfinite(node):
-        return None
-    return Estimate(float(node))
-
-
 def within(value: float, band: tuple[float | None, float | None] | None) -> bool:
     if band is None:
         return False
@@ -71,10 +64,21 @@ def within(value: float, band: tuple[float | None, float | None] | None) -> bool
     return (low is None or value >= low) and (high is None or value <= high)
 
 
+def undecided(claim: Claim, ours: Estimate) -> bool:
+    """Too few values, or an interval (student-t / bootstrap) wider than a two-sided accept band."""
+    if ours.n < claim.min_n:
+        return True
+    low, high = claim.accept
+    return (ours.interval in ("student-t", "bootstrap") and None not in (low, high, ours.lo, ours.hi)
+            and ours.hi - ours.lo > high - low)
+
+
 def grade(claim: Claim, ours: Estimate | None) -> str:
-    """reproduced if ours ∈ accept, partly if ours ∈ partly, else not reproduced (also when missing)."""
-    if ours is None:
-        return "not reproduced"
+    """missing, inconclusive, reproduced (∈ accept), partly (∈ partly) or not reproduced."""
+    if ours is None or not ours.finite:
+        return "missing"
+    if undecided(claim, ours):
+        return "inconclusive"
     if within(ours.value, claim.accept):
         return "reproduced"
     return "partly" if within(ours.value, claim.partly) else "not reproduced"
@@ -83,14 +87,28 @@ def grade(claim: Claim, ours: Estimate | None) -> str:
 def check(experiment: str, claims: Sequence[Claim], summary: Mapping[str, Any]) -> list[Row]:
     rows = []
     for claim in claims:
-        ours = estimate(lookup(summary, claim.key))
+        ours = Estimate.from_json(lookup(summary, claim.key))
         rows.append(Row(experiment, claim, ours, grade(claim, ours)))
     return rows
 
 
+def problems(row: Row) -> list[str]:
+    """Why this row fails its claim test: missing value, another grade than declared, or drift."""
+    c = row.claim
+    if row.ours is None or not row.ours.finite:
+        return [f"{c.key}: missing or not a finite number (declared {c.expected}, measured {c.measured:.6g})"]
+    found = []
+    if row.status != c.expected:
+        found.append(f"{c.key}: {row.status} (declared {c.expected}), ours {row.ours.value:.6g}")
+    if abs(row.ours.value - c.measured) > c.drift:
+        found.append(f"{c.key}: moved {c.measured:.6g} → {row.ours.value:.6g}, beyond the drift "
+                     f"±{c.drift:.3g} ({c.drift_source}); if the change is real, edit the declaration")
+    return found
+
+
 def drop_if_stale(folder: Path, spec: Spec) -> None:
     """Delete a ledger run folder made with other settings (the preset changed since), so it is re-run."""
-    config = folder / CONFIG_FILE
+    config = RunFolder(folder).config_file
     if config.exists() and json.loads(config.read_text()).get("spec") != json.loads(json.dumps(spec.to_dict())):
         shutil.rmtree(folder)
 
@@ -112,19 +130,64 @@ def reproduce(out: Path, only: Sequence[str] | None = None, quiet: bool = True) 
     return rows
 
 
+# --- the stored rows and the page ------------------------------------------------------------------
+def row_json(row: Row) -> dict[str, Any]:
+    from toymodels.experiments import to_json
+
+    return {"experiment": row.experiment, "key": row.claim.key, "preset": row.claim.preset,
+            "ours": to_json(row.ours), "status": row.status}
+
+
+def save_rows(path: Path, rows: Sequence[Row], commit: str) -> None:
+    path.write_text(json.dumps({"commit": commit, "version": package_version(),
+                                "rows": [row_json(r) for r in rows]}, indent=1, ensure_ascii=False) + "\n")
+
+
+def load_rows(path: Path) -> list[Row]:
+    """Rows stored by `save_rows`, matched to today's declarations (rows of claims no longer declared
+    are dropped; a declared claim with no stored row is absent)."""
+    if not path.exists():
+        return []
+    declared = {(n, c.key, c.preset): c for n, e in discover().items() for c in e.claims}
+    rows = []
+    for r in json.loads(path.read_text())["rows"]:
+        claim = declared.get((r["experiment"], r["key"], r["preset"]))
+        if claim is not None:
+            ours = r["ours"] and Estimate.from_json(r["ours"])
+            rows.append(Row(r["experiment"], claim, ours or None, grade(claim, ours or None)))
+    return rows
+
+
+def merge(kept: Sequence[Row], fresh: Sequence[Row]) -> list[Row]:
+    """The fresh rows replace every row of their experiments; the order is that of the declarations."""
+    redone = {r.experiment for r in fresh}
+    by_claim = {(r.experiment, r.claim.key, r.claim.preset): r for r in kept if r.experiment not in redone}
+    by_claim.update({(r.experiment, r.claim.key, r.claim.preset): r for r in fresh})
+    order = [(n, c.key, c.preset) for n, e in sorted(discover().items()) for c in e.claims]
+    return [by_claim[k] for k in order if k in by_claim]
+
+
+def write_ledger(page: Path, rows: Sequence[Row], allow_dirty: bool = False) -> None:
+    """Write the page and its rows (beside it, .json), refusing a dirty tree unless `allow_dirty`."""
+    commit = git_commit()
+    if commit.endswith("+dirty") and not allow_dirty:
+        raise ConfigError("the source tree has uncommitted changes: commit first (or --allow-dirty)")
+    page.parent.mkdir(parents=True, exist_ok=True)
+    save_rows(page.with_suffix(".json"), rows, commit)
+    page.write_text(markdown(rows, commit))
+
+
 def number(x: float | None) -> str:
-    if x is None:
-        return "?"
-    return f"{x:.3g}"
+    return "?" if x is None else f"{x:.3g}"
 
 
-def describe(ours: Estimate | None, interval: str) -> str:
-    if ours is None:
+def describe(ours: Estimate | None) -> str:
+    if ours is None or not ours.finite:
         return "missing"
     text = number(ours.value)
     if ours.lo is not None and ours.hi is not None:
-        text += f" [{number(ours.lo)}, {number(ours.hi)}] ({interval})"
-    if ours.n is not None:
+        text += f" [{number(ours.lo)}, {number(ours.hi)}] ({ours.describe()})"
+    if ours.n > 1:
         text += f", n = {ours.n}"
     return text
 
@@ -140,25 +203,39 @@ def band(accept: tuple[float | None, float | None] | None) -> str:
     return f"[{number(low)}, {number(high)}]"
 
 
-def markdown(rows: Sequence[Row]) -> str:
-    """The ledger page: one row per claim, grouped by experiment, with a count of each status."""
-    counts = {s: sum(r.status == s for r in rows) for s in ("reproduced", "partly", "not reproduced")}
+def word(row: Row) -> str:
+    return WORDS[row.claim.kind].get(row.status, row.status)
+
+
+def markdown(rows: Sequence[Row], commit: str) -> str:
+    """The ledger page: a table per kind (paper claims, our targets, controls), each with its counts."""
     lines = [
         "# Reproductions",
         "",
-        "Written by `toymodels reproduce` (do not edit by hand): each row is a paper's claim, our number",
-        "from the `summary.json` of the named preset's run, and its status. A claim is *reproduced* when",
-        "our number lies in the tolerance band, *partly* when it lies in the wider band of the partial",
-        "claim. Each row is also a test (`tests/test_claims.py`) that fails when the status changes.",
+        "Written by `toymodels reproduce` (do not edit by hand; the rows are also in `reproductions.json`).",
+        "Each row is a claim, our number from the `summary.json` of the named preset's run, and its grade.",
+        "*Paper claims* are a paper's numbers or figures: only these are ever called reproduced. *Targets*",
+        "are our own goals (met / not met); *controls* check that a method can fail (passes / fails). A",
+        "value is graded inside its tolerance band (reproduced, met, passes), inside the wider partial band",
+        "(partly), outside (not reproduced, not met, fails), or *inconclusive* when too few values stand",
+        "behind it or its 95 % interval is wider than the band. Each row is a test (`tests/test_claims.py`)",
+        "that fails when the value is missing, the grade changes, or the value drifts beyond its tolerance.",
         "",
-        f"toymodels {package_version()}, commit `{git_commit()}`. "
-        + ", ".join(f"{v} {k}" for k, v in counts.items()) + f" of {len(rows)} claims.",
-        "",
-        "| experiment | paper, figure | claim | paper's value | ours | tolerance | preset | status | reason |",
-        "|---|---|---|---|---|---|---|---|---|",
+        f"toymodels {package_version()}, commit `{commit}`.",
     ]
-    for r in rows:
-        c = r.claim
-        lines.append(f"| `{r.experiment}` | {c.source} | {c.text} (`{c.key}`) | {c.paper} | "
-                     f"{describe(r.ours, c.interval)} | {band(c.accept)} | {c.preset} | **{r.status}** | {c.reason} |")
+    for kind in KINDS:
+        chosen = [r for r in rows if r.claim.kind == kind]
+        if not chosen:
+            continue
+        counts = {}
+        for r in chosen:
+            counts[word(r)] = counts.get(word(r), 0) + 1
+        lines += ["", f"## {HEADINGS[kind]}", "",
+                  ", ".join(f"{v} {k}" for k, v in counts.items()) + f" of {len(chosen)}.", "",
+                  "| experiment | source | claim | stated value | ours | band (source) | preset | grade | reason |",
+                  "|---|---|---|---|---|---|---|---|---|"]
+        for r in chosen:
+            c = r.claim
+            lines.append(f"| `{r.experiment}` | {c.source} | {c.text} (`{c.key}`) | {c.paper} | {describe(r.ours)} | "
+                         f"{band(c.accept)} ({c.band}) | {c.preset} | **{word(r)}** | {c.reason} |")
     return "\n".join(lines) + "\n"

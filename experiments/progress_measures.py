@@ -3,33 +3,35 @@
 Training keeps the parameters at `snapshot_steps`. The report chooses the key frequencies K once
 per member from its last snapshot (the final model, the paper's rule) and recomputes, with that
 fixed K, the restricted loss, the excluded loss and the Gini coefficients of the Fourier norms of
-W_E and of the neuron-logit map W_L at every snapshot (`toymodels.theory.progress`). The phases
+W_E and of the neuron-logit map W_L at every snapshot (`toymodels.theory.progress`). W_E and W_L are
+the paper's matrices (§5.1: "the Gini coefficient … of the norms of the Fourier components of W_E and
+W_L"; Fig. 7 caption); the reference notes' "W_U and W_L" is a slip of the notes. The phases
 (memorisation, circuit formation, cleanup) are located on the observed train-accuracy and
 test-loss curves (rule in `toymodels.theory.progress`).
 
 summary.json keys:
     key_freqs               per member (in `members` order): the sorted list of K
-    n_key_freqs_mean        {mean, lo, hi, n}: |K| over members (lo..hi = member range)
-    restricted_before_test  {value, n}: fraction of members whose restricted loss is halfway down
+    n_key_freqs_mean        Estimate: mean |K| over members (lo..hi = member range)
+    restricted_before_test  Estimate (no interval): fraction of members whose restricted loss is halfway down
                             (log, from its maximum to its later minimum) at least 10 % of the run
                             earlier than their test loss
-    excluded_rise           {mean, lo, hi, n}: excluded loss at cleanup_start ÷ at memorised (the
+    excluded_rise           Estimate: excluded loss at cleanup_start ÷ at memorised (the
                             end / start of circuit formation), mean over members (lo..hi = range)
-    gini_rise_in_cleanup    {value, n}: fraction of members whose Gini coefficients of W_E *and*
+    gini_rise_in_cleanup    Estimate (no interval): fraction of members whose Gini coefficients of W_E *and*
                             W_L are higher at cleanup_end than at cleanup_start
     phases                  per member: {memorised, cleanup_start, cleanup_end} (steps; null = never)
-    late_spike              {value, n}: fraction of members whose train loss in the last 20 % of
+    late_spike              Estimate (no interval): fraction of members whose train loss in the last 20 % of
                             the run rises above max(10 × its value where that window starts, 1e-3)
     members                 one row per member: seed (and swept values), key_freqs, the phase steps,
                             restricted_half_step, test_half_step, excluded_rise, gini_embed_rise,
                             gini_logit_map_rise, final accuracies and losses, diverged
-    n_members, n_diverged
+    n_members, n_diverged, final_test_acc_mean
 Values at a phase boundary are read at the nearest snapshot.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import jax
@@ -37,13 +39,14 @@ import jax.numpy as jnp
 import numpy as np
 import xarray as xr
 
-from toymodels import Spec, load_snapshots
-from toymodels.experiments import Claim, Experiment, register
+from toymodels import RunFolder, Spec, load_snapshots
+from toymodels.experiments import Claim, Experiment, Figures, Summary, register
 from toymodels.experiments.common import member_dims, member_rows, scalar, spec_of
 from toymodels.masked import masked_mean
 from toymodels.plots.progress import key_frequency_map, progress_curves
 from toymodels.spec import require
 from toymodels.tasks.modular import operation_table
+from toymodels.theory.estimate import Estimate, member_range, point
 from toymodels.theory.progress import (
     drop_step,
     key_frequencies,
@@ -92,7 +95,7 @@ def train_masks(ds: xr.Dataset, system: Transformer, n_members: int) -> jax.Arra
     masks = []
     for at in index:
         coords = {d: ds[d].values[i] for d, i in zip(member_dims(ds), at, strict=True)}
-        hp = {k: jnp.asarray(float(coords.get(k, v))) for k, v in spec["hparams"].items()}
+        hp = {k: jnp.asarray(float(coords.get(k, v))) for k, v in spec.hparams.items()}
         masks.append(system.split(jax.random.PRNGKey(int(coords["seed"])), hp))
     require(len(masks) == n_members, "snapshots and observations hold different numbers of members")
     return jnp.stack(masks)
@@ -107,11 +110,10 @@ def check_split(ds: xr.Dataset, system: Transformer, final: dict, train: jax.Arr
         raise RuntimeError("the training split rebuilt from the seeds does not reproduce the observed train loss")
 
 
-def snapshot_measures(ds: xr.Dataset, out: Path) -> tuple[xr.Dataset, np.ndarray]:
+def snapshot_measures(ds: xr.Dataset) -> tuple[xr.Dataset, np.ndarray]:
     """Measures (member dims × snapshot `step`) with K fixed from each member's last snapshot; and K."""
-    steps, params = load_snapshots(out)
-    spec = spec_of(ds)
-    system = Transformer(**spec["static"])
+    steps, params = load_snapshots(RunFolder.of(ds).path)
+    system: Transformer = spec_of(ds).system
     require(int(steps[-1]) == int(ds["step"].values[-1]), "the last snapshot must be the final step (K comes from it)")
     dims = member_dims(ds)
     shape = ds["diverged_step"].shape
@@ -148,21 +150,29 @@ def late_spike(train_loss: xr.DataArray) -> xr.DataArray:
     return window.max("step") > np.maximum(SPIKE_FACTOR * window.isel(step=0), SPIKE_FLOOR)
 
 
-def spread(x: xr.DataArray) -> dict[str, Any]:
-    """{mean, lo, hi, n} over the members where x is finite (lo..hi = member range)."""
-    values = x.values[np.isfinite(x.values)]
-    if not values.size:
-        return {"mean": None, "lo": None, "hi": None, "n": 0}
-    return {"mean": float(values.mean()), "lo": float(values.min()), "hi": float(values.max()), "n": int(values.size)}
+def fraction(x: xr.DataArray) -> Estimate:
+    """The share of members where x holds (no interval), n = members."""
+    return point(float(x.values.mean()), int(x.size))
 
 
-def fraction(x: xr.DataArray) -> dict[str, Any]:
-    return {"value": float(x.values.mean()), "n": int(x.size)}
+@dataclass(frozen=True)
+class ProgressMeasuresSummary(Summary):
+    key_freqs: list[list[int]]
+    n_key_freqs_mean: Estimate                 # range over members
+    restricted_before_test: Estimate           # share of members, no interval
+    excluded_rise: Estimate                    # range over members
+    gini_rise_in_cleanup: Estimate             # share of members, no interval
+    phases: list[dict[str, Any]]
+    late_spike: Estimate                       # share of members, no interval
+    members: list[dict[str, Any]]
+    n_members: int
+    n_diverged: int
+    final_test_acc_mean: float | None
 
 
-def report(ds: xr.Dataset, out: Path) -> dict[str, Any]:
-    """Fixed-K progress measures from the snapshots, phases, figures of the first member, summary."""
-    snaps, key = snapshot_measures(ds, out)
+def summarize(ds: xr.Dataset) -> ProgressMeasuresSummary:
+    """Fixed-K progress measures from the snapshots, the phases, and their per-member comparisons."""
+    snaps, key = snapshot_measures(ds)
     phases = progress_phases(ds)
     restricted_half = drop_step(snaps["restricted_loss"], 0.0, 0.5)
     test_half = drop_step(ds["test_loss"], 0.0, 0.5)
@@ -176,7 +186,7 @@ def report(ds: xr.Dataset, out: Path) -> dict[str, Any]:
     gini_up = ((gini_rises["gini_embed"] > 0) & (gini_rises["gini_logit_map"] > 0)).fillna(False)
     spikes = late_spike(ds["train_loss"])
     freqs = [np.flatnonzero(k).tolist() for k in key.reshape(-1, key.shape[-1])]
-    n_key = xr.DataArray(key.sum(axis=-1), dims=member_dims(ds))
+    n_key = key.sum(axis=-1)
     final = ds.isel(step=-1)
     rows = member_rows(ds, {
         "memorised": phases.memorised,
@@ -195,25 +205,30 @@ def report(ds: xr.Dataset, out: Path) -> dict[str, Any]:
     })
     for row, k in zip(rows, freqs, strict=True):
         row["key_freqs"] = k
+    return ProgressMeasuresSummary(
+        key_freqs=freqs,
+        n_key_freqs_mean=member_range(n_key),
+        restricted_before_test=fraction(before),
+        excluded_rise=member_range(rise.values),
+        gini_rise_in_cleanup=fraction(gini_up),
+        phases=[{b: row[b] for b in ("memorised", "cleanup_start", "cleanup_end")} for row in rows],
+        late_spike=fraction(spikes),
+        members=rows,
+        n_members=len(rows),
+        n_diverged=int(sum(row["diverged"] for row in rows)),
+        final_test_acc_mean=scalar(final["test_acc"].mean()),
+    )
+
+
+def figures(ds: xr.Dataset, summary: ProgressMeasuresSummary) -> Figures:
+    """The measures of the first member over training (phases shaded) and its neurons per frequency."""
+    snaps, _ = snapshot_measures(ds)
     first = dict.fromkeys(member_dims(ds), 0)
-    bounds = tuple(np.nan if rows[0][b] is None else rows[0][b] for b in ("memorised", "cleanup_start", "cleanup_end"))
-    figure = progress_curves(ds.isel(first), snaps.isel(first), bounds, title=f"progress measures, member {first}")
-    figure.savefig(out / "progress.png", dpi=120)
-    figure = key_frequency_map(snaps["neurons_per_freq"].isel(first), freqs[0])
-    figure.savefig(out / "key_freqs.png", dpi=120)
-    return {
-        "key_freqs": freqs,
-        "n_key_freqs_mean": spread(n_key),
-        "restricted_before_test": fraction(before),
-        "excluded_rise": spread(rise),
-        "gini_rise_in_cleanup": fraction(gini_up),
-        "phases": [{b: row[b] for b in ("memorised", "cleanup_start", "cleanup_end")} for row in rows],
-        "late_spike": fraction(spikes),
-        "members": rows,
-        "n_members": len(rows),
-        "n_diverged": int(sum(row["diverged"] for row in rows)),
-        "final_test_acc_mean": scalar(final["test_acc"].mean()),
-    }
+    row = summary.members[0]
+    bounds = tuple(np.nan if row[b] is None else row[b] for b in ("memorised", "cleanup_start", "cleanup_end"))
+    return {"progress": progress_curves(ds.isel(first), snaps.isel(first), bounds,
+                                        title=f"progress measures, member {first}"),
+            "key_freqs": key_frequency_map(snaps["neurons_per_freq"].isel(first), summary.key_freqs[0])}
 
 
 SOURCE = "Nanda et al. 2023, progress-measure curves (mainline run)"
@@ -226,7 +241,7 @@ CLAIMS = (
         accept=(4.0, None),
         partly=(3.0, 4.0),
         expected="partly",
-        interval="member range",
+        band="TODO", measured=0.0, drift=9.0, drift_source="TODO",
         reason="3–4 per member at p = 43, d_mlp 256 (authors' neuron rule on the final model)",
     ),
     Claim(
@@ -236,6 +251,7 @@ CLAIMS = (
         paper="restricted loss falls during circuit formation, well before the test loss",
         accept=(1.0, 1.0),
         partly=(0.5, 1.0),
+        band="TODO", measured=0.0, drift=9.0, drift_source="TODO",
         reason="fraction of members halfway down ≥ 10 % of the run earlier (the closest member by just 10 %)",
     ),
     Claim(
@@ -245,7 +261,7 @@ CLAIMS = (
         paper="excluded loss rises while train loss stays low (1.4k–9.4k epochs)",
         accept=(2.0, None),
         partly=(1.0, 2.0),
-        interval="member range",
+        band="TODO", measured=0.0, drift=9.0, drift_source="TODO",
         reason="ratio end/start of circuit formation, at the nearest snapshots",
     ),
     Claim(
@@ -255,6 +271,7 @@ CLAIMS = (
         paper="both Gini coefficients rise sharply during cleanup (9.4k–14k epochs)",
         accept=(1.0, 1.0),
         partly=(0.5, 1.0),
+        band="TODO", measured=0.0, drift=9.0, drift_source="TODO",
         reason="fraction of members where both rise from cleanup start to end",
     ),
 )
@@ -264,7 +281,8 @@ register(
         name="progress-measures",
         description="1-layer transformer, (a+b) mod p (Nanda et al. 2023): fixed-K progress measures",
         presets={"tiny": tiny, "default": default, "paper": paper},
-        report=report,
+        summarize=summarize,
+        figures=figures,
         claims=CLAIMS,
     )
 )

@@ -15,7 +15,7 @@ summary.json keys:
     agreement_with_theory      fraction of cells whose majority phase equals the analytic phase
     agreement_best_of_seeds    fraction of cells whose lowest-loss seed's phase equals the analytic phase
     agreement_members          fraction of members whose own phase equals their cell's analytic phase
-    agreement_per_seed         {mean, lo, hi, n}: agreement of each seed's map alone (lo..hi: seed range)
+    agreement_per_seed         Estimate: agreement of each seed's map alone (mean, lo..hi: range over seeds)
     constant_baseline          agreement of the best constant map (share of the commonest analytic phase)
     boundary_cells             fraction of cells with a 4-neighbour of another analytic phase
     off_boundary_disagreement  fraction of cells that disagree although no neighbour lies across a boundary
@@ -28,16 +28,16 @@ summary.json keys:
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 import xarray as xr
 
 from toymodels import Spec
-from toymodels.experiments import Claim, Experiment, register
+from toymodels.experiments import Claim, Experiment, Figures, Summary, register
 from toymodels.plots.superposition import phase_maps
 from toymodels.superposition import Superposition, fixed_sample_losses
+from toymodels.theory.estimate import Estimate, member_range
 from toymodels.theory.superposition import PHASES, analytic_phase, classify, superposition_band
 
 
@@ -106,50 +106,85 @@ def eval_losses(final: xr.Dataset) -> xr.DataArray:
     return xr.concat(rows, dim=final["density"])
 
 
-def report(ds: xr.Dataset, out: Path) -> dict[str, Any]:
-    """Classify every member, compare the majority map with the analytic map; draw both."""
-    final = ds.isel(step=-1)
-    ok = ds["diverged_step"] < 0
-    phase = classify(final["W"]).where(ok, -1)
-    cells = majority(phase).transpose("density", "importance")
+@dataclass(frozen=True)
+class SuperpositionPhasesSummary(Summary):
+    n_members: int
+    agreement_with_theory: float
+    agreement_best_of_seeds: float
+    agreement_members: float
+    agreement_per_seed: Estimate                 # mean and range over seeds
+    constant_baseline: float
+    boundary_cells: float
+    off_boundary_disagreement: float
+    seed_consistency: float
+    antipodal_fraction: float
+    same_sign_by_seed: dict[str, float]
+    phase_fractions: dict[str, dict[str, float]]
+    n_diverged: int
+
+
+def phase_of_members(ds: xr.Dataset) -> xr.DataArray:
+    """Phase index of every member's final W (−1 for diverged members)."""
+    return classify(ds["W"].isel(step=-1)).where(ds["diverged_step"] < 0, -1)
+
+
+def analytic_map(ds: xr.Dataset) -> xr.DataArray:
     grid = {"density": ds["density"], "importance": ds["importance"]}
-    theory = xr.DataArray(analytic_phase(ds["density"].values[:, None], ds["importance"].values[None, :]),
-                          dims=tuple(grid), coords=grid)
+    return xr.DataArray(analytic_phase(ds["density"].values[:, None], ds["importance"].values[None, :]),
+                        dims=tuple(grid), coords=grid)
+
+
+def best_of_seeds(ds: xr.Dataset, phase: xr.DataArray) -> xr.DataArray:
+    """Per cell, the phase of the seed whose final (W, b) has the lowest loss (fixed sample)."""
+    losses = eval_losses(ds.isel(step=-1)).where(ds["diverged_step"] < 0)
+    return phase.isel(seed=losses.fillna(np.inf).argmin("seed")).transpose("density", "importance")
+
+
+def summarize(ds: xr.Dataset) -> SuperpositionPhasesSummary:
+    """Classify every member; compare the majority map and the lowest-loss map with the analytic map."""
+    ok = ds["diverged_step"] < 0
+    phase = phase_of_members(ds)
+    cells = majority(phase).transpose("density", "importance")
+    theory = analytic_map(ds)
     match = (cells == theory).values
     edge = boundary_mask(theory.values)
     per_seed = (phase == theory).mean(("density", "importance")).values
-    losses = eval_losses(final).where(ok)
-    best = phase.isel(seed=losses.fillna(np.inf).argmin("seed")).transpose("density", "importance")
+    best = best_of_seeds(ds, phase)
     shared = (phase == 2) | (phase == 3)
     same_sign = (phase == 3).mean(("density", "importance")).values
-    step = int(ds["step"][-1])
-    fig = phase_maps({f"trained: majority of {ds.sizes['seed']} seeds (step {step})": cells,
-                      f"trained: lowest-loss of {ds.sizes['seed']} seeds": best,
-                      "analytic (lowest-loss configuration)": theory}, PHASES, band_curves(ds["density"].values))
-    fig.savefig(out / "superposition-phases.png", dpi=120)
-    return {
-        "n_members": int(phase.size),
-        "agreement_with_theory": float(match.mean()),
-        "agreement_best_of_seeds": float((best == theory).mean()),
-        "agreement_members": float((phase == theory).mean()),
-        "agreement_per_seed": {"mean": float(per_seed.mean()), "lo": float(per_seed.min()),
-                               "hi": float(per_seed.max()), "n": int(per_seed.size)},
-        "constant_baseline": float(max(fractions(theory.values).values())),
-        "boundary_cells": float(edge.mean()),
-        "off_boundary_disagreement": float((~match & ~edge).mean()),
-        "seed_consistency": float((phase == cells).mean()),
-        "antipodal_fraction": float((phase == 2).sum() / max(int(shared.sum()), 1)),
-        "same_sign_by_seed": {str(int(k)): float(v) for k, v in zip(ds["seed"].values, same_sign, strict=True)},
-        "phase_fractions": {"empirical": fractions(cells.values), "analytic": fractions(theory.values)},
-        "n_diverged": int((~ok).sum()),
-    }
+    return SuperpositionPhasesSummary(
+        n_members=int(phase.size),
+        agreement_with_theory=float(match.mean()),
+        agreement_best_of_seeds=float((best == theory).mean()),
+        agreement_members=float((phase == theory).mean()),
+        agreement_per_seed=member_range(per_seed),
+        constant_baseline=float(max(fractions(theory.values).values())),
+        boundary_cells=float(edge.mean()),
+        off_boundary_disagreement=float((~match & ~edge).mean()),
+        seed_consistency=float((phase == cells).mean()),
+        antipodal_fraction=float((phase == 2).sum() / max(int(shared.sum()), 1)),
+        same_sign_by_seed={str(int(k)): float(v) for k, v in zip(ds["seed"].values, same_sign, strict=True)},
+        phase_fractions={"empirical": fractions(cells.values), "analytic": fractions(theory.values)},
+        n_diverged=int((~ok).sum()),
+    )
+
+
+def figures(ds: xr.Dataset, summary: SuperpositionPhasesSummary) -> Figures:
+    """Majority map, lowest-loss map and analytic map side by side, analytic boundaries on each."""
+    phase = phase_of_members(ds)
+    seeds, step = ds.sizes["seed"], int(ds["step"][-1])
+    return {"superposition-phases": phase_maps(
+        {f"trained: majority of {seeds} seeds (step {step})": majority(phase).transpose("density", "importance"),
+         f"trained: lowest-loss of {seeds} seeds": best_of_seeds(ds, phase),
+         "analytic (lowest-loss configuration)": analytic_map(ds)}, PHASES, band_curves(ds["density"].values))}
 
 
 register(Experiment(
     name="superposition-phases",
     description="n=2 features in m=1 dim (Elhage et al. 2022): phase map over density x importance vs analytic",
     presets={"tiny": tiny, "default": default, "paper": paper},
-    report=report,
+    summarize=summarize,
+    figures=figures,
     claims=(
         Claim(
             source="Elhage et al. 2022, 'Superposition as a Phase Change' (n = 2, m = 1 diagram)",

@@ -1,19 +1,18 @@
 """Figures for any trajectory fit: data vs fitted rollout (fit window shaded), an interaction matrix.
 
-Every function that takes `path` saves the figure there and closes it.
+Every function returns its `Figure`; the caller saves and closes it (a study's `figures`, or
+`plots.save_figure`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
 from matplotlib.axes import Axes
-
-from toymodels.plots import save_figure
+from matplotlib.figure import Figure
 
 MAX_PANELS = 4
 
@@ -51,18 +50,18 @@ def overlay(ax: Axes, data: xr.DataArray, fitted: xr.DataArray, fit_end_step: fl
 
 
 def rollout_panels(data: xr.DataArray, rollouts: Mapping[str, xr.DataArray], fit_end_step: float,
-                   path: str | Path, highlight: xr.DataArray | None = None, title: str = "") -> Path:
+                   highlight: xr.DataArray | None = None, title: str = "") -> Figure:
     """One member: a panel per fitted model, data vs that model's rollout."""
     fig, axes = plt.subplots(1, len(rollouts), figsize=(6 * len(rollouts), 4.2), squeeze=False,
                              constrained_layout=True)
     for ax, (name, fitted) in zip(axes[0], rollouts.items(), strict=True):
         overlay(ax, data, fitted, fit_end_step, highlight, title=name)
     fig.suptitle(title, fontsize=10)
-    return save_figure(fig, path)
+    return fig
 
 
-def fit_figure(data: xr.DataArray, rollout: xr.DataArray, fit_end_step: float, path: str | Path,
-               var_dim: str | None = None, title: str = "") -> Path:
+def fit_figure(data: xr.DataArray, rollout: xr.DataArray, fit_end_step: float,
+               var_dim: str | None = None, title: str = "") -> Figure:
     """Any run: data vs fitted rollout (same dims: …members, step[, var_dim]), one panel for each
     of the first `MAX_PANELS` members."""
     member_dims = [d for d in data.dims if d not in ("step", var_dim)]
@@ -78,7 +77,7 @@ def fit_figure(data: xr.DataArray, rollout: xr.DataArray, fit_end_step: float, p
         overlay(ax, flat_data.isel(panel=i, drop=True), flat_fit.isel(panel=i, drop=True),
                 fit_end_step, title=label)
     fig.suptitle(title, fontsize=10)
-    return save_figure(fig, path)
+    return fig
 
 
 def pair_counts(matrix: xr.DataArray) -> tuple[int, int]:
@@ -89,8 +88,8 @@ def pair_counts(matrix: xr.DataArray) -> tuple[int, int]:
             int(np.sum((values > 0) & (values.T > 0) & upper)))
 
 
-def interaction_matrix(matrix: xr.DataArray, path: str | Path, highlight: xr.DataArray | None = None,
-                       title: str = "") -> Path:
+def interaction_matrix(matrix: xr.DataArray, highlight: xr.DataArray | None = None,
+                       title: str = "") -> Figure:
     """A (var, var_in) as a heat map, symmetric colour scale: blue A_ij < 0 (j suppresses i,
     competition), red A_ij > 0 (j helps i, cooperation); highlighted variables' ticks in bold."""
     rows, cols = matrix.dims
@@ -111,4 +110,4 @@ def interaction_matrix(matrix: xr.DataArray, path: str | Path, highlight: xr.Dat
     ax.set(xlabel=f"{cols} (j)", ylabel=f"{rows} (i)",
            title=f"{title}\n{competitive} competitive pairs (both < 0), {cooperative} cooperative (both > 0)")
     fig.colorbar(image, ax=ax, shrink=0.85, label="A_ij  (< 0 competitive, > 0 cooperative)")
-    return save_figure(fig, path)
+    return fig

@@ -18,40 +18,6 @@ def axis_labels(values: np.ndarray) -> list[str]:
     return [f"{v:.3g}" for v in values]
 
 
-def phase_diagram(fractions: xr.DataArray, lines: list[tuple[str, np.ndarray, np.ndarray]] = (),
-                  title: str = "") -> Figure:
-    """Majority phase per cell (colour) with the seed agreement written in it.
-
-    fractions: dims (phase, x, y) — the fraction of seeds in each phase, x/y the two swept axes.
-    lines: (label, start, end) segments in grid-index coordinates (e.g. fitted phase boundaries).
-    """
-    names = [str(n) for n in fractions["phase"].values]
-    x, y = (d for d in fractions.dims if d != "phase")
-    fractions = fractions.transpose("phase", x, y)
-    majority = fractions.argmax("phase").values
-    agreement = fractions.max("phase").values
-    fig, ax = plt.subplots(figsize=(6.5, 5), constrained_layout=True)
-    cmap = ListedColormap([PHASE_COLOURS[n] for n in names])
-    ax.imshow(majority.T, origin="lower", cmap=cmap, vmin=-0.5, vmax=len(names) - 0.5,
-              aspect="auto", alpha=0.85)
-    for (i, j), share in np.ndenumerate(agreement):
-        ax.text(i, j, f"{share:.0%}" if share < 1 else "", ha="center", va="center", fontsize=7)
-        if share < 1:
-            ax.add_patch(plt.Rectangle((i - 0.5, j - 0.5), 1, 1, fill=False, hatch="//",
-                                       edgecolor="white", lw=0))
-    for label, start, end in lines:
-        ax.plot([start[0], end[0]], [start[1], end[1]], "k--", lw=1.2)
-        ax.annotate(label, (end[0], end[1]), fontsize=6, color="k")
-    ax.set_xticks(range(fractions.sizes[x]), axis_labels(fractions[x].values), rotation=45)
-    ax.set_yticks(range(fractions.sizes[y]), axis_labels(fractions[y].values))
-    ax.set(xlabel=x, ylabel=y, xlim=(-0.5, fractions.sizes[x] - 0.5),
-           ylim=(-0.5, fractions.sizes[y] - 0.5),
-           title=title or "phase (majority over seeds; % = seed agreement when < 100 %)")
-    ax.legend(handles=[Patch(color=PHASE_COLOURS[n], label=n) for n in names],
-              loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
-    return fig
-
-
 def phase_examples(examples: dict[str, xr.Dataset]) -> Figure:
     """train/test accuracy and RQI vs step of one member per phase (dict phase name → member)."""
     fig, axes = plt.subplots(1, max(len(examples), 1), figsize=(3.2 * max(len(examples), 1), 3),

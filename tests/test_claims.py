@@ -1,12 +1,13 @@
-"""The reproduction ledger: grading rules, and every declared claim checked on a fresh run.
+"""The reproduction ledger: grading rules, the page, and every declared claim checked on a fresh run.
 
 `test_claims_hold` runs each experiment's claimed preset once (as `toymodels reproduce` does) and
-fails when a claim's status differs from the one the experiment declares: a reproduced number
-that leaves its tolerance, or a not-reproduced one that starts to hold (then update the claim).
+fails when a claim's value is missing, its grade differs from the declared one, or it drifted beyond
+its declared tolerance.
 """
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -16,39 +17,90 @@ from hypothesis import strategies as st
 
 from toymodels.experiments import Claim, discover
 from toymodels.experiments.cli import main
-from toymodels.experiments.ledger import Estimate, check, estimate, grade, lookup, markdown, reproduce
+from toymodels.experiments.ledger import (
+    Row,
+    check,
+    grade,
+    lookup,
+    markdown,
+    merge,
+    problems,
+    reproduce,
+)
+from toymodels.theory.estimate import Estimate, point, student_t
 
 CLAIMED = sorted(name for name, experiment in discover().items() if experiment.claims)
 
 
-def claim(accept, partly=None) -> Claim:
-    return Claim(source="A et al., Fig. 1", text="x", key="a/b", paper="1", accept=accept, partly=partly)
+def claim(accept, partly=None, measured=2.0, drift=0.5, kind="paper", expected="reproduced", min_n=1) -> Claim:
+    return Claim(source="A et al., Fig. 1", text="x", key="a/b", paper="1", accept=accept, partly=partly,
+                 band="test", measured=measured, drift=drift, drift_source="test", kind=kind,
+                 expected=expected, min_n=min_n)
 
 
 @given(st.floats(-1e6, 1e6), st.floats(-1e6, 1e6), st.floats(-1e6, 1e6))
 def test_grade_is_reproduced_exactly_inside_the_band(value, a, b):
     low, high = min(a, b), max(a, b)
-    status = grade(claim((low, high)), Estimate(value))
+    status = grade(claim((low, high)), point(value))
     assert (status == "reproduced") == (low <= value <= high)
 
 
-def test_grade_partly_and_missing():
+def test_grade_partly_missing_and_inconclusive():
     c = claim((0.9, 1.1), partly=(0.5, 2.0))
-    assert grade(c, Estimate(1.5)) == "partly"
-    assert grade(c, Estimate(3.0)) == "not reproduced"
-    assert grade(c, None) == "not reproduced"
-    assert grade(claim((0.0, None)), Estimate(1e9)) == "reproduced"
+    assert grade(c, point(1.5)) == "partly"
+    assert grade(c, point(3.0)) == "not reproduced"
+    assert grade(c, None) == "missing"
+    assert grade(c, point(float("nan"))) == "missing"
+    assert grade(claim((0.0, None)), point(1e9)) == "reproduced"
+    assert grade(claim((0.0, None), min_n=5), student_t([1.0, 2.0, 3.0])) == "inconclusive"
+    # a 95 % interval wider than a two-sided band cannot decide; a narrow one can
+    assert grade(claim((0.9, 1.1)), student_t([0.0, 1.0, 2.0])) == "inconclusive"
+    assert grade(claim((0.9, 1.1)), student_t([0.99, 1.0, 1.01])) == "reproduced"
 
 
-def test_summary_values_are_read_from_paths_and_interval_dicts():
-    summary = {"a": {"b": {"mean": 2.0, "lo": 1.0, "hi": 3.0, "n": 5}}, "c": float("nan"), "d": None}
-    assert estimate(lookup(summary, "a/b")) == Estimate(2.0, 1.0, 3.0, 5)
-    assert lookup(summary, "a/x") is None and estimate(lookup(summary, "c")) is None
-    assert estimate(lookup(summary, "d")) is None
-    rows = check("demo", [claim((1.5, 2.5)), claim((0, 1))], summary)
-    assert [r.status for r in rows] == ["reproduced", "not reproduced"]
-    page = markdown(rows)
-    assert page.count("| `demo` |") == 2 and "1 reproduced, 0 partly, 1 not reproduced of 2 claims" in page
+def test_a_missing_or_broken_value_fails_its_claim_test_whatever_is_declared():
+    """Deleting the key, or training that breaks (NaN), is red even for a declared 'not reproduced'."""
+    declared = claim((10.0, 20.0), expected="not reproduced", measured=2.0)
+    healthy = {"a": {"b": {"value": 2.0, "lo": 1.5, "hi": 2.5, "n": 8, "interval": "range"}}}
+    assert problems(check("demo", [declared], healthy)[0]) == []
+    for broken in ({"a": {}}, {"a": {"b": None}}, {"a": {"b": {"value": None, "n": 0}}}, {"a": {"b": math.nan}}):
+        (row,) = check("demo", [declared], broken)
+        assert row.status == "missing" and problems(row), broken
+
+
+def test_a_drift_inside_the_same_grade_fails_and_names_old_and_new():
+    c = claim((0.0, None), measured=2.0, drift=0.5)
+    (row,) = check("demo", [c], {"a": {"b": 4.0}})
+    assert row.status == "reproduced"
+    (message,) = problems(row)
+    assert "2 → 4" in message
+    assert problems(check("demo", [c], {"a": {"b": 2.4}})[0]) == []
+
+
+def test_summary_values_are_read_from_paths_and_estimates():
+    summary = {"a": {"b": {"value": 2.0, "lo": 1.0, "hi": 3.0, "n": 5, "interval": "student-t", "level": 0.95}}}
+    assert Estimate.from_json(lookup(summary, "a/b")) == Estimate(2.0, 1.0, 3.0, 5, "student-t", 0.95)
+    assert lookup(summary, "a/x") is None
+
+
+def test_page_counts_kinds_apart_and_words_targets_and_controls():
+    rows = [Row("demo", claim((0, 1), kind=k), point(0.5), "reproduced") for k in ("paper", "target", "control")]
+    page = markdown(rows, "abc")
+    assert "## Paper claims" in page and "## Our targets" in page and "## Controls" in page
+    assert "**met**" in page and "**passes**" in page and page.count("**reproduced**") == 1
+    assert "commit `abc`" in page
+
+
+def test_merge_keeps_other_experiments_rows():
+    name = CLAIMED[0]
+    experiment = discover()[name]
+    kept = [Row(name, c, point(c.measured), "reproduced") for c in experiment.claims]
+    other = CLAIMED[1]
+    fresh = [Row(other, c, point(c.measured), "reproduced") for c in discover()[other].claims]
+    merged = merge(kept, fresh)
+    assert {r.experiment for r in merged} == {name, other}
+    assert len(merged) == len(kept) + len(fresh)
+    assert merge(merged, fresh[:1]) == [r for r in merged if r.experiment != other] + fresh[:1]
 
 
 def test_reproduce_rejects_unknown_names(tmp_path, capsys):
@@ -69,6 +121,5 @@ def ledger_dir(tmp_path_factory):
 def test_claims_hold(name, ledger_dir):
     rows = reproduce(ledger_dir, [name])
     assert rows, f"{name} declares claims but none was checked"
-    wrong = [f"{r.claim.key}: {r.status} (declared {r.claim.expected}), ours {r.ours}" for r in rows
-             if r.status != r.claim.expected]
+    wrong = [message for row in rows for message in problems(row)]
     assert not wrong, "; ".join(wrong)

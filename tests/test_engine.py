@@ -187,3 +187,28 @@ def test_resume_after_sigkill_equals_an_uninterrupted_run(tmp_path):
     for x, y in zip(leaves_a, leaves_b, strict=True):
         assert x.shape[:3] == (*a["diverged_step"].shape, 4)
         np.testing.assert_array_equal(x, y)
+
+
+@pytest.mark.parametrize("init", ["paired", "independent"])
+def test_init_policy_pairs_or_separates_the_cells_of_a_seed(init, tmp_path):
+    """Step-0 observations (the init) of two cells of one seed: equal when paired, different when
+    independent — over a dynamic axis and a static one; blocking does not change them; config.json
+    records the policy (only when not the default) and the Spec round-trips."""
+    system = tm.ModularMLP(p=7, d=4, width=8)
+    spec = tm.Spec(system, system.hparams(), sweep={"d": (4, 6), "wd": (0.1, 1.0)}, seeds=2, steps=10,
+                   log_every=10).set("init", init)
+    ds = tm.run(spec, tmp_path, quiet=True)
+    start = ds["train_loss"].isel(step=0)
+    same_dynamic = np.array_equal(start.isel(wd=0).values, start.isel(wd=1).values)
+    assert same_dynamic == (init == "paired")
+    assert not np.array_equal(start.isel(seed=0).values, start.isel(seed=1).values)
+    again = tm.run(spec, None, quiet=True, block=1)
+    np.testing.assert_array_equal(again["train_loss"].values, ds["train_loss"].values)
+    assert ("init" in json.loads((tmp_path / "config.json").read_text())["spec"]) == (init == "independent")
+    assert tm.load_spec(tmp_path) == spec
+
+
+def test_an_unknown_init_policy_is_refused():
+    system = tm.ModularMLP(p=7, d=4, width=8)
+    with pytest.raises(tm.ConfigError, match="init must be one of"):
+        tm.Spec(system, system.hparams(), init="shared").validate()

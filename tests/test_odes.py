@@ -9,11 +9,13 @@ import pytest
 import xarray as xr
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from matplotlib.figure import Figure
 from scipy.integrate import solve_ivp
 
+from toymodels.plots import save_figure
 from toymodels.plots.odes import MAX_PANELS, fit_figure, interaction_matrix, pair_counts, rollout_panels
 from toymodels.spec import ConfigError
-from toymodels.theory.odes import CustomODE, fit_glv_arrays, fit_ode, lasso_weights, r2_score
+from toymodels.theory.odes import GLV, CustomODE, Linear, fit_glv_arrays, fit_ode, lasso_weights, r2_score
 from toymodels.theory.survivors import calibrate, rule_survivors, score_survivors, split_seeds, top_m
 
 SLOW = settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -38,7 +40,7 @@ def linear_trajectories(rng, members: int, n: int, steps: int) -> tuple[np.ndarr
 @given(st.integers(0, 2**16), st.integers(1, 4), st.integers(1, 6))
 def test_linear_fit_is_exact_on_noise_free_linear_data(seed, members, n):
     x, a, b = linear_trajectories(np.random.default_rng(seed), members, n, steps=8 * n + 10)
-    fit = fit_ode(xr.DataArray(x, dims=("seed", "step", "var")), "linear", var_dim="var")
+    fit = fit_ode(xr.DataArray(x, dims=("seed", "step", "var")), Linear(), var_dim="var")
     np.testing.assert_allclose(fit.params["A"].values, a, atol=1e-6)
     np.testing.assert_allclose(fit.params["b"].values, b, atol=1e-6)
     np.testing.assert_allclose(fit.one_step_r2.values, 1.0, atol=1e-9)
@@ -80,7 +82,7 @@ def test_glv_rollout_reproduces_the_trajectory_and_extrapolates():
     ts = np.linspace(0.0, 10.0, 401)
     r, a, x0 = glv_system(rng, 3)
     x = integrate(r, a, x0, ts)[None]
-    fit = fit_ode(xr.DataArray(x, dims=("seed", "step", "k"), coords={"step": ts}), "glv", 0.5, "k")
+    fit = fit_ode(xr.DataArray(x, dims=("seed", "step", "k"), coords={"step": ts}), GLV(), 0.5, "k")
     assert fit.fit_records == 201 and fit.fit_end_step == pytest.approx(5.0)
     np.testing.assert_allclose(fit.rollout.values, x, rtol=1e-3)
     assert fit.r2_out.item() > 0.999 and fit.r2_in.item() > 0.999
@@ -91,7 +93,7 @@ def test_out_of_window_r2_uses_only_unseen_records():
     x, _, _ = linear_trajectories(np.random.default_rng(1), 2, 3, 60)
     altered = x.copy()
     altered[:, 30:] += np.random.default_rng(2).normal(size=altered[:, 30:].shape)
-    fits = [fit_ode(xr.DataArray(v, dims=("seed", "step", "var")), "linear", 29 / 59, "var") for v in (x, altered)]
+    fits = [fit_ode(xr.DataArray(v, dims=("seed", "step", "var")), Linear(), 29 / 59, "var") for v in (x, altered)]
     assert fits[0].fit_records == fits[1].fit_records == 30
     xr.testing.assert_allclose(fits[0].params["A"], fits[1].params["A"])
     np.testing.assert_allclose(fits[1].r2_in, fits[0].r2_in)
@@ -109,8 +111,10 @@ def test_custom_right_hand_side_is_fitted_per_member():
     r, k = np.array([0.4, 0.7]), np.array([2.0, 5.0])
     x = k[:, None] / (1 + (k[:, None] / 0.1 - 1) * np.exp(-r[:, None] * ts))
     da = xr.DataArray(x, dims=("seed", "step"), coords={"step": ts})
-    model = CustomODE(lambda t, y, th: th["r"] * y * (1 - y / th["k"]), {"r": 0.5, "k": 3.0}, "logistic")
-    fit = fit_ode(da, model, fit_fraction=0.5, max_steps=40)
+    model = CustomODE(lambda t, y, th: th["r"] * y * (1 - y / th["k"]), {"r": 0.5, "k": 3.0}, "logistic",
+                      max_steps=40)
+    fit = fit_ode(da, model, fit_fraction=0.5)
+    assert fit.model is model
     np.testing.assert_allclose(fit.params["r"].values, r, rtol=1e-3)
     np.testing.assert_allclose(fit.params["k"].values, k, rtol=1e-3)
     assert fit.rollout.dims == ("seed", "step") and np.all(fit.r2_out.values > 0.999)
@@ -145,6 +149,40 @@ def test_lasso_on_orthonormal_design_is_soft_thresholding():
     np.testing.assert_allclose(b[0], [3.0], atol=1e-8)
 
 
+@SLOW
+@given(st.integers(0, 2**16), st.floats(1.0, 100.0))
+def test_a_lasso_penalty_above_the_largest_correlation_zeroes_a(seed, factor):
+    """α ≥ ‖X̃ᵀỸ/N‖_∞ ⇒ W = 0 is the minimiser: A = 0 and b = the mean increment, so the rollout is
+    the straight line x(0) + k·mean(Δx)."""
+    x, _, _ = linear_trajectories(np.random.default_rng(seed), 2, 3, 30)
+    inputs, increments = x[:, :-1], np.diff(x, axis=1)
+    xc, yc = inputs - inputs.mean(axis=1, keepdims=True), increments - increments.mean(axis=1, keepdims=True)
+    alpha = factor * float(np.abs(np.swapaxes(xc, 1, 2) @ yc / xc.shape[1]).max())
+    fit = fit_ode(xr.DataArray(x, dims=("seed", "step", "var")), Linear(alpha=alpha), var_dim="var")
+    assert np.all(fit.params["A"].values == 0)
+    np.testing.assert_allclose(fit.params["b"].values, increments.mean(axis=1), rtol=1e-12)
+    line = x[:, :1] + np.arange(30)[None, :, None] * increments.mean(axis=1)[:, None]
+    np.testing.assert_allclose(fit.rollout.values, line, rtol=1e-9, atol=1e-9)
+
+
+def test_models_are_values_the_same_model_gives_the_same_fit():
+    """Model objects are frozen values (usable as dict keys, equal when their settings are), and a
+    fit depends only on the model's settings: two equal models give identical parameters."""
+    assert Linear(alpha=0.01) == Linear(alpha=0.01) and {GLV(ridge=0.1): 1}[GLV(ridge=0.1)] == 1
+    assert Linear().name == "linear" and GLV().name == "glv"
+    with pytest.raises(AttributeError):
+        Linear().alpha = 1.0
+    rng = np.random.default_rng(3)
+    r, a, x0 = glv_system(rng, 2)
+    ts = np.linspace(0.0, 4.0, 81)
+    da = xr.DataArray(integrate(r, a, x0, ts)[None], dims=("seed", "step", "k"), coords={"step": ts})
+    first, second = (fit_ode(da, GLV(ridge=0.01), 0.5, "k") for _ in range(2))
+    xr.testing.assert_identical(first.params, second.params)
+    assert first.model == GLV(ridge=0.01)
+    stronger = fit_ode(da, GLV(ridge=1.0), 0.5, "k")   # more ridge: a smaller interaction matrix
+    assert np.linalg.norm(stronger.params["A"].values) < np.linalg.norm(first.params["A"].values)
+
+
 def test_r2_matches_sklearns_definitions():
     y = np.array([[[1.0, 5.0], [2.0, 5.0], [3.0, 5.0]]])
     pred = np.array([[[1.0, 5.0], [2.5, 5.0], [2.5, 5.0]]])
@@ -158,7 +196,7 @@ def test_r2_matches_sklearns_definitions():
 
 def test_unstable_linear_fit_has_spectral_radius_above_one():
     x = 1.05 ** np.arange(30.0)[None, :, None] * np.ones((1, 1, 2))
-    fit = fit_ode(xr.DataArray(x, dims=("seed", "step", "var")), "linear", var_dim="var")
+    fit = fit_ode(xr.DataArray(x, dims=("seed", "step", "var")), Linear(), var_dim="var")
     assert fit.extra["spectral_radius"].item() == pytest.approx(1.05, rel=1e-6)
 
 
@@ -190,15 +228,20 @@ def test_held_out_seeds_are_disjoint_from_calibration_seeds(seeds):
 
 def test_bad_input_is_a_config_error():
     with pytest.raises(ConfigError):
-        fit_ode(xr.DataArray(np.ones((2, 5)), dims=("step", "var")), "linear", var_dim="freq")
+        fit_ode(xr.DataArray(np.ones((2, 5)), dims=("step", "var")), Linear(), var_dim="freq")
     with pytest.raises(ConfigError):
         fit_glv_arrays(-np.ones((1, 5, 2)), np.arange(5.0))
+    with pytest.raises(ConfigError):   # the models validate themselves when built
+        Linear(alpha=-1)
     with pytest.raises(ConfigError):
-        fit_ode(xr.DataArray(np.ones((1, 5, 2)), dims=("seed", "step", "var")), "linear", var_dim="var", alpha=-1)
+        GLV(ridge=-0.1)
     with pytest.raises(ConfigError):
-        fit_ode(xr.DataArray(np.ones((1, 5)), dims=("seed", "step")), "quadratic")
+        CustomODE(lambda t, x, th: x, {}, max_steps=0)
+    for spelling in ("linear", "glv", "quadratic"):   # strings are CLI spellings, not models
+        with pytest.raises(ConfigError, match="Linear"):
+            fit_ode(xr.DataArray(np.ones((1, 5)), dims=("seed", "step")), spelling)
     with pytest.raises(ConfigError):   # 0.2 of 5 records is 1 record
-        fit_ode(xr.DataArray(np.ones((1, 5)), dims=("seed", "step")), "linear", 0.2)
+        fit_ode(xr.DataArray(np.ones((1, 5)), dims=("seed", "step")), Linear(), 0.2)
 
 
 def test_pair_counts_classify_competition_and_cooperation():
@@ -206,17 +249,18 @@ def test_pair_counts_classify_competition_and_cooperation():
     assert pair_counts(a) == (1, 1)   # (0,1) both < 0; (1,2) mixed; (0,2) both > 0
 
 
-def test_figures_are_written_closed_and_sized_by_members(tmp_path):
+def test_figures_are_returned_and_sized_by_members(tmp_path):
     x, _, _ = linear_trajectories(np.random.default_rng(0), 6, 3, 20)
     data = xr.DataArray(x, dims=("seed", "step", "var"))
-    fit = fit_ode(data, "linear", 0.5, "var")
+    fit = fit_ode(data, Linear(), 0.5, "var")
     open_before = set(plt.get_fignums())   # figures other code left open are not ours to judge
-    paths = [fit_figure(data, fit.rollout, fit.fit_end_step, tmp_path / "fit.png", "var"),
-             fit_figure(data.isel(seed=slice(0, 2)), fit.rollout.isel(seed=slice(0, 2)), fit.fit_end_step,
-                        tmp_path / "fit2.png", "var"),
-             rollout_panels(data.isel(seed=0), {"linear": fit.rollout.isel(seed=0)}, fit.fit_end_step,
-                            tmp_path / "panels.png"),
-             interaction_matrix(fit.params["A"].isel(seed=0), tmp_path / "A.png")]
+    figures = {"fit": fit_figure(data, fit.rollout, fit.fit_end_step, "var"),
+               "fit2": fit_figure(data.isel(seed=slice(0, 2)), fit.rollout.isel(seed=slice(0, 2)),
+                                  fit.fit_end_step, "var"),
+               "panels": rollout_panels(data.isel(seed=0), {"linear": fit.rollout.isel(seed=0)}, fit.fit_end_step),
+               "A": interaction_matrix(fit.params["A"].isel(seed=0))}
+    assert all(isinstance(f, Figure) for f in figures.values())
+    paths = [save_figure(f, tmp_path / f"{name}.png") for name, f in figures.items()]
     assert set(plt.get_fignums()) <= open_before
     widths = [matplotlib.image.imread(p).shape[1] for p in paths[:2]]
     assert widths[0] / widths[1] == pytest.approx(MAX_PANELS / 2, rel=0.02)

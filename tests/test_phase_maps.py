@@ -12,7 +12,7 @@ import xarray as xr
 from hypothesis import given
 from hypothesis import strategies as st
 
-from toymodels.experiments.sweep_report import sweep_report
+from toymodels.experiments.sweep_report import sweep_figures, sweep_summary, sweep_view
 from toymodels.plots.phases import cell_edges
 from toymodels.spec import ConfigError
 from toymodels.theory.phases import (
@@ -151,35 +151,39 @@ def grid_run() -> xr.Dataset:
     return ds
 
 
-def test_sweep_report_writes_map_heatmaps_and_summary(tmp_path):
-    plt.close("all")  # other tests in this process may have left figures open
+def sweep_report(ds: xr.Dataset, summary: dict, **options) -> dict:
+    """The phase_map key of the generic report (what `write_report` adds to summary.json)."""
+    return sweep_summary(ds, sweep_view(ds, summary, **options)).to_json()
+
+
+def test_sweep_report_draws_map_heatmaps_and_summarizes():
     ds = grid_run()
     rows = [{"seed": int(s), "a": float(a), "b": float(b), "circles": float(s), "diverged": False}
             for s in ds["seed"].values for a in ds["a"].values for b in ds["b"].values]
-    result = sweep_report(ds, tmp_path, {"members": rows})["phase_map"]
+    result = sweep_report(ds, {"members": rows})["phase_map"]
     assert result["axes"] == ["a", "b"] and result["scales"] == {"a": "log", "b": "linear"}
     assert result["phase_counts"] == {"comprehension": 8, "grokking": 4, "memorization": 6, "confusion": 0}
     cell = next(c for c in result["cells"] if c["a"] == pytest.approx(0.1) and c["b"] == pytest.approx(0.2))
     assert cell["phase"] == "grokking" and cell["agreement"] == pytest.approx(2 / 3)
     assert result["metrics"] == ["final_test_acc", "grokking_delay", "circles"]
-    for name in ("phase-map.png", "heatmap-final_test_acc.png", "heatmap-grokking_delay.png", "heatmap-circles.png"):
-        assert (tmp_path / name).stat().st_size > 0
-    assert not plt.get_fignums()
+    figures = sweep_figures(ds, sweep_view(ds, {"members": rows}))
+    assert sorted(figures) == ["heatmap-circles", "heatmap-final_test_acc", "heatmap-grokking_delay", "phase-map"]
+    plt.close("all")
 
 
-def test_sweep_report_fix_small_multiples_and_bad_input(tmp_path):
+def test_sweep_report_fix_small_multiples_and_bad_input():
     ds = grid_run()
     with pytest.raises(ConfigError, match="not a swept axis"):
-        sweep_report(ds, tmp_path, {}, axes=("a", "nope"))
+        sweep_report(ds, {}, axes=("a", "nope"))
     with pytest.raises(ConfigError, match="unknown metric"):
-        sweep_report(ds, tmp_path, {}, metric="nope")
+        sweep_report(ds, {}, metric="nope")
     with pytest.raises(ConfigError, match="not a value"):
-        sweep_report(ds.expand_dims(c=[1.0, 2.0]).transpose("seed", "c", ...), tmp_path, {},
+        sweep_report(ds.expand_dims(c=[1.0, 2.0]).transpose("seed", "c", ...), {},
                      axes=("a", "b"), fix={"c": "3"})
     three = ds.expand_dims(c=[1.0, 2.0]).transpose("seed", "c", "a", "b", "step")
-    many = sweep_report(three, tmp_path, {}, axes=("a", "b"))["phase_map"]
+    many = sweep_report(three, {}, axes=("a", "b"))["phase_map"]
     assert len(many["cells"]) == 2 * 3 * 2  # one panel per value of c
-    fixed = sweep_report(three, tmp_path, {}, axes=("a", "b"), fix={"c": "2"})["phase_map"]
+    fixed = sweep_report(three, {}, axes=("a", "b"), fix={"c": "2"})["phase_map"]
     assert fixed["fixed"] == {"c": 2.0} and len(fixed["cells"]) == 3 * 2
 
 
@@ -204,3 +208,12 @@ def test_phases_preset_mechanics_and_report_flags(tmp_path, capsys):
     assert main(["report", str(out), "--phase", "train_fraction,wd", "--metric", "grokking_delay"]) == 0
     assert json.loads((out / "summary.json").read_text())["phase_map"]["metrics"] == ["grokking_delay"]
     assert main(["report", str(out), "--fix", "seed=0"]) == 2
+    # a bad flag is refused before anything is drawn: the figures of the last report stay as they were
+    before = {p.name: p.stat().st_mtime_ns for p in out.glob("*.png")}
+    assert main(["report", str(out), "--metric", "nope"]) == 2
+    assert {p.name: p.stat().st_mtime_ns for p in out.glob("*.png")} == before
+    # the default report draws all heatmaps again; a --metric report removes the ones it no longer draws
+    assert main(["report", str(out)]) == 0
+    assert (out / "heatmap-circles.png").exists()
+    assert main(["report", str(out), "--metric", "grokking_delay"]) == 0
+    assert not (out / "heatmap-circles.png").exists() and (out / "heatmap-grokking_delay.png").exists()

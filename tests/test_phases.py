@@ -14,11 +14,11 @@ from toymodels.theory.phases import (
     MEMORIZATION,
     PHASES,
     classify,
-    first_step,
     majority_phase,
     phase_boundaries,
     phase_fractions,
     phase_rule,
+    success_step,
 )
 
 
@@ -99,11 +99,11 @@ def test_classify_diverged_and_late_members():
 def test_first_step_never_and_budget():
     steps = np.arange(0, 501, 100)
     acc = xr.DataArray([0, 0.5, 0.95, 1, 1, 1], coords={"step": steps}, dims="step")
-    assert int(first_step(acc, 0.9, budget=501)) == 200
-    assert int(first_step(acc, 0.99, budget=501)) == 300
-    assert int(first_step(acc, 0.9, budget=150)) == 149  # beyond the budget counts as never
+    assert int(success_step(acc >= 0.9, budget=501)) == 200
+    assert int(success_step(acc >= 0.99, budget=501)) == 300
+    assert int(success_step(acc >= 0.9, budget=150)) == 149  # beyond the budget counts as never
     nan = xr.full_like(acc, np.nan)  # a diverged member never reaches the threshold
-    assert int(first_step(nan, 0.9, budget=501)) == 500
+    assert int(success_step(nan >= 0.9, budget=501)) == 500
 
 
 def test_fractions_and_majority():

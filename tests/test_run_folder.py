@@ -15,6 +15,9 @@ import xarray as xr
 import zarr
 
 import toymodels as tm
+from toymodels import store
+from toymodels.experiments import Summary, discover
+from toymodels.theory.estimate import Estimate, student_t
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
@@ -93,3 +96,46 @@ def test_every_system_refuses_non_finite_hyperparameters(system, value):
             spec.set(key, value).validate()
         with pytest.raises(tm.ConfigError, match=f"{key} must be finite"):
             spec.with_sweep(key, [spec.hparams[key], value]).validate()
+
+
+@pytest.mark.parametrize("name", sorted(discover()))
+def test_a_stored_run_gives_back_its_spec(name, tmp_path):
+    """config.json as the engine writes it (`claim_run_folder`) gives back the tiny preset's Spec exactly."""
+    spec = discover()[name].spec("tiny")
+    store.claim_run_folder(tmp_path, {"experiment": name, "preset": "tiny", "spec": spec.to_dict()})
+    assert tm.load_spec(tmp_path) == spec
+
+
+def test_a_trained_run_gives_back_its_spec_and_reports_without_an_experiment(tmp_path, capsys):
+    """A folder written by `tm.run` (no experiment): its Spec, and the generic report (curves-free:
+    phase map and heatmaps over its two swept axes)."""
+    from toymodels.experiments.cli import main
+
+    system = tm.ModularMLP(p=7, d=4, width=8)
+    spec = tm.Spec(system, system.hparams(), sweep={"wd": (0.1, 1.0), "lr": (1e-3, 1e-2)}, seeds=1, steps=20,
+                   log_every=10)
+    ds = tm.run(spec, tmp_path, quiet=True)
+    assert tm.load_spec(tmp_path) == spec
+    assert tm.RunFolder.of(tm.load(tmp_path)).path == tmp_path
+    with pytest.raises(tm.ConfigError, match="not loaded from a run folder"):
+        tm.RunFolder.of(ds.copy())
+    assert main(["report", str(tmp_path)]) == 0
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["phase_map"]["axes"] == ["wd", "lr"]
+    assert {f"{name}.png" for name in summary["figures"]} == {p.name for p in tmp_path.glob("*.png")}
+    assert "phase-map.png" in capsys.readouterr().out
+
+
+def test_summary_json_turns_estimates_and_non_finite_numbers_into_json():
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True)
+    class Demo(Summary):
+        x: Estimate
+        rows: list
+        table: dict
+
+    data = Demo(student_t([1.0, 2.0, np.nan, 3.0]), [np.float32(np.inf), (1, 2)], {0.5: np.int64(3)}).to_json()
+    assert data["x"]["n"] == 3 and data["x"]["value"] == 2.0 and data["x"]["interval"] == "student-t"
+    assert data["rows"] == [None, [1, 2]] and data["table"] == {"0.5": 3}
+    json.dumps(data, allow_nan=False)

@@ -1,23 +1,21 @@
-"""Power-law fits, bootstrap intervals and quanta bookkeeping (theory.scaling)."""
+"""Power-law fits, bootstrapped exponents and quanta bookkeeping (theory.scaling); the bootstrap itself
+and the other intervals are tested in test_estimate.py."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-import scipy.stats
 import xarray as xr
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from toymodels.theory.estimate import Estimate
 from toymodels.theory.scaling import (
-    bootstrap_interval,
     bootstrap_points,
     bootstrap_seeds,
-    difference_interval,
     fit_power_law,
     learned_points,
     learned_step,
-    mean_interval,
     predicted_exponents,
     quanta_learned,
 )
@@ -72,26 +70,29 @@ def test_points_bootstrap_covers_the_truth_in_about_95_percent_of_datasets():
     assert covered >= 48          # ≥ 80 % (95 % nominal; the pairs bootstrap is a bit narrow at n = 10)
 
 
-@settings(max_examples=10, deadline=None)
-@given(seed=st.integers(0, 2**31), level=st.sampled_from([0.5, 0.9, 0.95]))
-def test_bootstrap_interval_of_the_mean_matches_the_normal_interval(seed, level):
-    data = np.random.default_rng(seed).standard_normal(400)
-    lo, hi = bootstrap_interval(lambda i: data[i].mean(), len(data), samples=2000, level=level, seed=seed)
-    half = scipy.stats.norm.ppf(0.5 + level / 2) * data.std() / np.sqrt(len(data))
-    assert lo == pytest.approx(data.mean() - half, abs=0.3 * half)
-    assert hi == pytest.approx(data.mean() + half, abs=0.3 * half)
-
-
 def test_too_few_points_give_nan_not_an_error():
     assert np.isnan(fit_power_law([1.0], [1.0]).exponent)
     assert np.isnan(fit_power_law([1.0, 2.0], [0.0, -1.0]).exponent)
 
 
-def test_predicted_exponents():
-    predicted = predicted_exponents(0.4)
-    assert predicted["alpha_N"] == 0.4
-    assert predicted["alpha_S"] == predicted["alpha_D"] == pytest.approx(0.4 / 1.4)
-    assert predicted["quanta_D"] == pytest.approx(1 / 1.4)
+@settings(max_examples=10, deadline=None)
+@given(alpha=st.floats(0.2, 1.0))
+def test_predicted_exponents_are_those_of_the_quanta_model_simulated(alpha):
+    """Quanta with p_k ∝ k^{−(α+1)}, learned in order, each removing its share of a loss of 1:
+    after n quanta L = Σ_{k>n} p_k. Parameters buy quanta one for one (n = N); data buy quantum k
+    once D·p_k ≥ 1. Fitting L against N and D, and n against D, gives the predicted exponents."""
+    k = np.arange(1, 10**6 + 1, dtype=float)
+    p = k ** -(alpha + 1)
+    p /= p.sum()
+    tail = np.cumsum(p[::-1])[::-1]                       # tail[n] = Σ_{k>n} p_k (0-based k)
+    n = np.unique(np.geomspace(30, 3000, 20).astype(int))
+    predicted = predicted_exponents(alpha)
+    assert fit_power_law(n, tail[n]).exponent == pytest.approx(predicted["alpha_N"], abs=0.03)
+    data = np.geomspace(1 / p[30], 1 / p[3000], 20)
+    learned = np.searchsorted(-p, -1 / data, side="right")   # quanta with p_k ≥ 1/D
+    assert fit_power_law(data, tail[learned]).exponent == pytest.approx(predicted["alpha_D"], abs=0.03)
+    assert -fit_power_law(data, learned).exponent == pytest.approx(predicted["quanta_D"], abs=0.03)
+    assert predicted["alpha_S"] == predicted["alpha_D"] and predicted["quanta_N"] == 1.0
 
 
 def test_learned_step_is_the_first_logged_step_below_the_threshold():
@@ -114,11 +115,11 @@ def test_beta_fit_recovers_steps_to_learn_exponent(beta, seed):
     assert fit_power_law(*learned_points(steps, probs)).exponent == pytest.approx(beta, abs=0.1)
 
 
-def test_mean_and_difference_intervals():
-    rng = np.random.default_rng(3)
-    a, b = 1.0 + 0.1 * rng.standard_normal(50), 0.2 + 0.1 * rng.standard_normal(40)
-    mean = mean_interval(np.append(a, np.nan))             # NaNs are dropped
-    assert mean["n"] == 50 and mean["lo"] < 1.0 < mean["hi"] and mean["hi"] - mean["lo"] < 0.1
-    gap = difference_interval(a, b)
-    assert gap["n"] == 90 and gap["lo"] < 0.8 < gap["hi"] and gap["value"] == pytest.approx(a.mean() - b.mean())
-    assert mean_interval(np.array([np.nan]))["value"] is None
+def test_an_exponent_is_an_estimate_with_a_bootstrap_interval():
+    y = 2.0 * X**-0.5 * np.exp(0.1 * np.random.default_rng(4).standard_normal(len(X)))
+    exponent = bootstrap_points(X, y, samples=200, level=0.9)
+    estimate = exponent.estimate()
+    assert estimate == Estimate(exponent.value, exponent.lo, exponent.hi, len(X), "bootstrap", 0.9)
+    one_seed = bootstrap_seeds(X, y[None, :]).estimate()          # no interval from one seed
+    assert one_seed.lo is None and one_seed.hi is None and one_seed.value == pytest.approx(exponent.value)
+    assert bootstrap_points([1.0], [1.0], samples=10).estimate().value is None

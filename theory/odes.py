@@ -1,13 +1,15 @@
 """Effective-theory ODEs fitted to recorded trajectories, every member in one call.
 
 A trajectory x(t) ∈ R^n is recorded at steps t_0 < t_1 < … (dim `step`), n variables along one
-variable dim (or a scalar observable, n = 1), every other dim a member. Three models:
+variable dim (or a scalar observable, n = 1), every other dim a member. Three models, each a
+frozen dataclass passed to `fit_ode` (as Diffrax takes solver objects): `Linear(alpha)`,
+`GLV(ridge, refine_steps)`, `CustomODE(field, initial, name, max_steps)`:
 
-* **linear one-step** (Ding et al. 2024, §4.3): x(t_{k+1}) − x(t_k) = A x(t_k) + b, fitted by least
-  squares or by the Lasso with sklearn's objective (1/2N)‖Y − XW − b‖²_F + α‖W‖₁ (intercept
+* **linear one-step**, `Linear` (Ding et al. 2024, §4.3): x(t_{k+1}) − x(t_k) = A x(t_k) + b,
+  fitted by least squares or by the Lasso with sklearn's objective (1/2N)‖Y − XW − b‖²_F + α‖W‖₁ (intercept
   unpenalised), X = x(t_0..t_{N−1}), Y = increments, A = Wᵀ. "One step" is one recorded interval.
   Rollout: x̂(t_{k+1}) = x̂(t_k) + A x̂(t_k) + b from x̂(t_0) = x(t_0) (the authors' `rollout_ode_traj`).
-* **generalized Lotka–Volterra (gLV)**: dx_i/dt = x_i (r_i + Σ_j A_ij x_j), t in training steps.
+* **generalized Lotka–Volterra (gLV)**, `GLV`: dx_i/dt = x_i (r_i + Σ_j A_ij x_j), t in training steps.
   The per-capita rate is linear in (r, A); integrated over one interval,
       log x_i(t_{k+1}) − log x_i(t_k) = r_i Δt_k + Σ_j A_ij ∫ x_j dt,   ∫ x_j dt ≈ Δt_k (x_j(t_k) + x_j(t_{k+1}))/2,
   so (r, A) is one ridge regression of Δlog x/Δt on the interval means of x, per member, all members
@@ -15,7 +17,7 @@ variable dim (or a scalar observable, n = 1), every other dim a member. Three mo
   λ·(tr G/n)·‖A‖²_F with G the centred Gram matrix of the regressors (scale-free λ, r unpenalised).
   Optional refinement: Levenberg–Marquardt (Optimistix) on log x̂(t) − log x(t), x̂ integrated by
   Diffrax (Tsit5, adaptive); kept only if it lowers that cost. Rollout: Diffrax from x(t_0).
-* **custom**: dx/dt = f(t, x, θ) for a user-given f and initial θ (`CustomODE`); θ per member by
+* **custom**, `CustomODE`: dx/dt = f(t, x, θ) for a user-given f and initial θ (`CustomODE`); θ per member by
   Levenberg–Marquardt on x̂(t) − x(t) over the fitted records, x̂ integrated by Diffrax.
 
 Goodness of fit. `one_step_r2`: sklearn's R² of the one-step targets (linear: increments; gLV:
@@ -35,6 +37,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import ClassVar, NamedTuple, Protocol
 
 import diffrax
 import jax
@@ -44,11 +47,10 @@ import optimistix as optx
 import xarray as xr
 from jax.flatten_util import ravel_pytree
 
-from toymodels.spec import ConfigError, require
+from toymodels.spec import require
 
 LASSO_TOL = 1e-4
 LASSO_MAX_ITER = 1000
-MODELS = ("linear", "glv")
 
 
 # --- array core: leading axis = members --------------------------------------------------------
@@ -262,19 +264,6 @@ def fit_glv_arrays(x: np.ndarray, ts: np.ndarray, ridge: float = 0.0, refine_ste
 
 
 # --- custom right-hand side ---------------------------------------------------------------------
-@dataclass(frozen=True)
-class CustomODE:
-    """dx/dt = field(t, x, θ), x ∈ R^n, θ a dict of arrays; `initial` is every member's starting θ.
-
-    `field` must be written in jax.numpy. Example (logistic growth): field = lambda t, x, th:
-    th["r"] * x * (1 − x / th["k"]), initial = {"r": 0.1, "k": 1.0}.
-    """
-
-    field: Callable
-    initial: Mapping[str, object]
-    name: str = "custom"
-
-
 @functools.partial(jax.jit, static_argnums=(0, 1, 5))
 def fit_custom_arrays(vector_field: Callable, unravel: Callable, theta0: jax.Array, ts: jax.Array,
                       x: jax.Array, max_steps: int) -> jax.Array:
@@ -292,18 +281,111 @@ def custom_rollout(vector_field: Callable, unravel: Callable, theta: jax.Array, 
     return jax.vmap(lambda th, x: solve_ode(vector_field, unravel(th), x, ts))(theta, x0)
 
 
+# --- the models: frozen dataclasses, each fits every member at once ------------------------------
+class Fitted(NamedTuple):
+    """What a model's `fit` returns, arrays over members (leading axis): `params` {name: (values,
+    dims after the member axis)}, `path` the rollout (M, T, n) over every record, `one_step_r2` (M,),
+    `extra` {name: (M,) array}."""
+
+    params: dict[str, tuple[np.ndarray, tuple[str, ...]]]
+    path: np.ndarray
+    one_step_r2: np.ndarray
+    extra: dict[str, np.ndarray]
+
+
+class ODEModel(Protocol):
+    """A model `fit_ode` takes: `name`, and `fit(x, steps, n_fit, var)` fitting the first `n_fit`
+    records of x (M, T, n) recorded at `steps` (T,) and rolling out from x[:, 0] to the last record
+    (`var`: the name of the variable dim, for the parameters' dims)."""
+
+    name: str
+
+    def fit(self, x: np.ndarray, steps: np.ndarray, n_fit: int, var: str) -> Fitted: ...
+
+
+@dataclass(frozen=True)
+class Linear:
+    """x(t_{k+1}) − x(t_k) = A x(t_k) + b: least squares (`alpha` = 0) or sklearn's Lasso with
+    penalty `alpha` (the paper's fit: `Linear(alpha=0.01)`). Parameters A (var, var_in), b (var);
+    extra: the spectral radius of I + A (> 1: the rollout grows without bound)."""
+
+    alpha: float = 0.0
+    name: ClassVar[str] = "linear"
+
+    def __post_init__(self) -> None:
+        require(self.alpha >= 0, f"alpha must be >= 0, got {self.alpha}")
+
+    def fit(self, x: np.ndarray, steps: np.ndarray, n_fit: int, var: str) -> Fitted:
+        fit = fit_linear_arrays(x[:, :n_fit], self.alpha)
+        with np.errstate(over="ignore", invalid="ignore"):
+            path = linear_rollout(fit.a, fit.b, x[:, 0], x.shape[1])
+        return Fitted({"A": (fit.a, (var, f"{var}_in")), "b": (fit.b, (var,))}, path, fit.one_step_r2,
+                      {"spectral_radius": fit.spectral_radius})
+
+
+@dataclass(frozen=True)
+class GLV:
+    """dx_i/dt = x_i (r_i + Σ_j A_ij x_j) by ridge regression of the growth rates (scale-free `ridge`
+    λ), then optionally `refine_steps` Levenberg–Marquardt steps on the trajectory. Parameters
+    r (var), A (var, var_in)."""
+
+    ridge: float = 0.0
+    refine_steps: int = 0
+    name: ClassVar[str] = "glv"
+
+    def __post_init__(self) -> None:
+        require(self.ridge >= 0, f"ridge must be >= 0, got {self.ridge}")
+        require(self.refine_steps >= 0, f"refine_steps must be >= 0, got {self.refine_steps}")
+
+    def fit(self, x: np.ndarray, steps: np.ndarray, n_fit: int, var: str) -> Fitted:
+        fit = fit_glv_arrays(x[:, :n_fit], steps[:n_fit], self.ridge, self.refine_steps)
+        dtype = jnp.result_type(float)
+        path = np.asarray(glv_rollout(*(jnp.asarray(v, dtype) for v in (fit.r, fit.a, x[:, 0], steps))),
+                          np.float64)
+        return Fitted({"r": (fit.r, (var,)), "A": (fit.a, (var, f"{var}_in"))}, path, fit.one_step_r2, {})
+
+
+@dataclass(frozen=True)
+class CustomODE:
+    """dx/dt = field(t, x, θ), x ∈ R^n, θ a dict of arrays; `initial` is every member's starting θ,
+    fitted by at most `max_steps` Levenberg–Marquardt steps. One-step R² is NaN (no one-step target).
+
+    `field` must be written in jax.numpy. Example (logistic growth): field = lambda t, x, th:
+    th["r"] * x * (1 − x / th["k"]), initial = {"r": 0.1, "k": 1.0}.
+    """
+
+    field: Callable
+    initial: Mapping[str, object]
+    name: str = "custom"
+    max_steps: int = 200
+
+    def __post_init__(self) -> None:
+        require(self.max_steps >= 1, f"max_steps must be >= 1, got {self.max_steps}")
+
+    def fit(self, x: np.ndarray, steps: np.ndarray, n_fit: int, var: str) -> Fitted:
+        dtype = jnp.result_type(float)
+        theta0, unravel = ravel_pytree({k: jnp.asarray(v, dtype) for k, v in self.initial.items()})
+        theta = fit_custom_arrays(self.field, unravel, theta0, jnp.asarray(steps[:n_fit], dtype),
+                                  jnp.asarray(x[:, :n_fit], dtype), self.max_steps)
+        path = np.asarray(custom_rollout(self.field, unravel, theta, jnp.asarray(x[:, 0], dtype),
+                                         jnp.asarray(steps, dtype)), np.float64)
+        params = {k: (np.asarray(v, np.float64), tuple(f"{k}_{i}" for i in range(np.ndim(v) - 1)))
+                  for k, v in jax.vmap(unravel)(theta).items()}
+        return Fitted(params, path, np.full(len(x), np.nan), {})
+
+
 # --- labelled API: any observable of any run ----------------------------------------------------
 @dataclass(frozen=True)
 class ODEFit:
     """A model fitted to the first `fit_records` records of every member, rolled out to the end.
 
-    params: the fitted parameters (linear: A, b; glv: r, A; custom: θ's keys), member dims first.
-    rollout: x̂ over every record (dims of the input). one_step_r2: see module docstring (NaN for
-    custom). r2_in / r2_out: rollout R² over the fitted records / over the records after them
-    (NaN when there are none).
+    model: the model object fitted. params: the fitted parameters (Linear: A, b; GLV: r, A; custom:
+    θ's keys), member dims first. rollout: x̂ over every record (dims of the input). one_step_r2:
+    see module docstring (NaN for custom). r2_in / r2_out: rollout R² over the fitted records /
+    over the records after them (NaN when there are none). extra: e.g. Linear's spectral_radius.
     """
 
-    model: str
+    model: ODEModel
     params: xr.Dataset
     rollout: xr.DataArray
     one_step_r2: xr.DataArray
@@ -344,24 +426,25 @@ def member_view(da: xr.DataArray, var_dim: str | None) -> tuple[xr.DataArray, li
     return da.transpose(*members, "step", var_dim), members, var_dim
 
 
-def fit_ode(da: xr.DataArray, model: str | CustomODE = "linear", fit_fraction: float = 1.0,
-            var_dim: str | None = None, alpha: float = 0.0, ridge: float = 0.0,
-            refine_steps: int = 0, max_steps: int = 200) -> ODEFit:
-    """Fit `model` ("linear", "glv" or a `CustomODE`) to every member of an observable.
+def fit_ode(da: xr.DataArray, model: ODEModel = Linear(), fit_fraction: float = 1.0,
+            var_dim: str | None = None) -> ODEFit:
+    """Fit `model` (`Linear(alpha)`, `GLV(ridge, refine_steps)` or a `CustomODE`) to every member of
+    an observable.
 
     `da` has a `step` dim, optionally one variable dim `var_dim` (None: a scalar observable) and
     member dims (all others). The first `fit_fraction` of the steps is fitted; the rollout from
-    x(t_0) runs to the last record. `alpha`: the linear model's Lasso penalty; `ridge`, `refine_steps`:
-    gLV (see module docstring); `max_steps`: Levenberg–Marquardt steps of a custom model.
+    x(t_0) runs to the last record.
     """
+    require(callable(getattr(model, "fit", None)) and isinstance(getattr(model, "name", None), str),
+            f"model must be Linear(...), GLV(...) or CustomODE(...), got {model!r} "
+            "(names such as 'linear' are command-line spellings: experiments.fit.MODELS)")
     view, members, var = member_view(da, var_dim)
     require(view.sizes["step"] >= 3, "need at least 3 records")
     steps = view["step"].values.astype(np.float64)
     x = view.values.reshape(-1, view.sizes["step"], view.sizes[var]).astype(np.float64)
     require(bool(np.all(np.isfinite(x))), "the observable has non-finite values")
     n_fit = fit_window(steps, fit_fraction)
-    fitted, ts = x[:, :n_fit], steps[:n_fit]
-    dtype = jnp.result_type(float)
+    fitted = model.fit(x, steps, n_fit, var)
     shape = tuple(view.sizes[d] for d in members)
     coords = {d: view[d].values for d in members}
     var_coords = {var: view[var].values, f"{var}_in": view[var].values}
@@ -371,38 +454,11 @@ def fit_ode(da: xr.DataArray, model: str | CustomODE = "linear", fit_fraction: f
         return xr.DataArray(values.reshape(*shape, *values.shape[1:]), dims=(*members, *extra),
                             coords={**coords, **{d: var_coords[d] for d in extra if d in var_coords}})
 
-    extra = {}
-    if model == "linear":
-        fit = fit_linear_arrays(fitted, alpha)
-        with np.errstate(over="ignore", invalid="ignore"):
-            path = linear_rollout(fit.a, fit.b, x[:, 0], x.shape[1])
-        params = xr.Dataset({"A": label(fit.a, (var, f"{var}_in")), "b": label(fit.b, (var,))})
-        one_step = fit.one_step_r2
-        extra["spectral_radius"] = label(fit.spectral_radius)
-    elif model == "glv":
-        fit = fit_glv_arrays(fitted, ts, ridge, refine_steps)
-        path = np.asarray(glv_rollout(*(jnp.asarray(v, dtype) for v in (fit.r, fit.a, x[:, 0], steps))),
-                          np.float64)
-        params = xr.Dataset({"r": label(fit.r, (var,)), "A": label(fit.a, (var, f"{var}_in"))})
-        one_step = fit.one_step_r2
-    elif isinstance(model, CustomODE):
-        require(max_steps >= 1, f"max_steps must be >= 1, got {max_steps}")
-        theta0, unravel = ravel_pytree({k: jnp.asarray(v, dtype) for k, v in model.initial.items()})
-        theta = fit_custom_arrays(model.field, unravel, theta0, jnp.asarray(ts, dtype),
-                                  jnp.asarray(fitted, dtype), max_steps)
-        path = np.asarray(custom_rollout(model.field, unravel, theta, jnp.asarray(x[:, 0], dtype),
-                                         jnp.asarray(steps, dtype)), np.float64)
-        values = jax.vmap(unravel)(theta)
-        params = xr.Dataset({k: label(np.asarray(v, np.float64),
-                                      tuple(f"{k}_{i}" for i in range(np.ndim(v) - 1)))
-                             for k, v in values.items()})
-        one_step = np.full(len(x), np.nan)
-    else:
-        raise ConfigError(f"model must be one of {', '.join(MODELS)} or a CustomODE, got {model!r}")
-    r2_in, r2_out = rollout_scores(x, path, n_fit)
-    rollout = label(path, ("step", var)).assign_coords(step=view["step"].values, **{var: view[var].values})
+    params = xr.Dataset({name: label(values, dims) for name, (values, dims) in fitted.params.items()})
+    r2_in, r2_out = rollout_scores(x, fitted.path, n_fit)
+    rollout = label(fitted.path, ("step", var)).assign_coords(step=view["step"].values, **{var: view[var].values})
     if var_dim is None:
         rollout = rollout.isel(var=0, drop=True)
-    name = model if isinstance(model, str) else model.name
-    return ODEFit(name, params, rollout.transpose(*[d for d in da.dims]), label(one_step), label(r2_in),
-                  label(r2_out), n_fit, float(steps[n_fit - 1]), extra)
+    return ODEFit(model, params, rollout.transpose(*[d for d in da.dims]), label(fitted.one_step_r2),
+                  label(r2_in), label(r2_out), n_fit, float(steps[n_fit - 1]),
+                  {name: label(values) for name, values in fitted.extra.items()})

@@ -43,7 +43,7 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
-from toymodels.theory.events import first_step as first_true
+from toymodels.theory.events import first_step
 
 PHASES = ("comprehension", "grokking", "memorization", "confusion")
 COMPREHENSION, GROKKING, MEMORIZATION, CONFUSION = range(4)
@@ -65,12 +65,7 @@ def phase_rule(t_train: np.ndarray, t_test: np.ndarray, budget: int, delay: floa
 def success_step(hit: xr.DataArray, budget: int) -> xr.DataArray:
     """First recorded step where `hit` holds and step < B − 1, else B − 1 (dim `step`)."""
     within = hit & (hit["step"] < budget - 1)
-    return first_true(within).fillna(budget - 1).astype(np.int64)
-
-
-def first_step(accuracy: xr.DataArray, threshold: float, budget: int) -> xr.DataArray:
-    """First recorded step with accuracy ≥ threshold and step < B − 1, else B − 1 (dim `step`)."""
-    return success_step(accuracy >= threshold, budget)
+    return first_step(within).fillna(budget - 1).astype(np.int64)
 
 
 def default_budget(ds: xr.Dataset) -> int:
@@ -82,8 +77,8 @@ def classify(ds: xr.Dataset, threshold: float = 0.9, delay: float = 1000.0,
              budget: int | None = None) -> xr.DataArray:
     """Phase index of every member of a sweep Dataset (train_acc/test_acc over `step`)."""
     budget = default_budget(ds) if budget is None else budget
-    t_train = first_step(ds["train_acc"], threshold, budget)
-    t_test = first_step(ds["test_acc"], threshold, budget)
+    t_train = success_step(ds["train_acc"] >= threshold, budget)
+    t_test = success_step(ds["test_acc"] >= threshold, budget)
     phase = xr.apply_ufunc(phase_rule, t_train, t_test, kwargs={"budget": budget, "delay": delay})
     phase.attrs = {"phases": list(PHASES), "threshold": threshold, "delay": delay, "budget": budget}
     return phase.rename("phase")
@@ -306,7 +301,8 @@ def member_metrics(ds: xr.Dataset, *, threshold: float = 0.9, budget: int | None
     out = {f"final_{name}": final[name].astype(float) for name in ds.data_vars
            if scalar_observable(ds, name)}
     if scalar_observable(ds, "train_acc") and scalar_observable(ds, "test_acc"):
-        steps = {k: first_step(ds[v], threshold, budget) for k, v in (("t_train", "train_acc"), ("t_test", "test_acc"))}
+        steps = {k: success_step(ds[v] >= threshold, budget)
+                 for k, v in (("t_train", "train_acc"), ("t_test", "test_acc"))}
         steps = {k: v.where(v < budget - 1).astype(float) for k, v in steps.items()}
         out.update(steps, grokking_delay=steps["t_test"] - steps["t_train"])
     return xr.Dataset({k: v.drop_vars("step", errors="ignore") for k, v in out.items()})

@@ -21,7 +21,7 @@ import numpy as np
 import scipy.optimize
 import xarray as xr
 
-from toymodels.theory.estimate import bootstrap_interval
+from toymodels.theory.estimate import Estimate, bootstrap_interval, optional
 
 LEARNED_BITS = 0.1  # a subtask is learned once its test loss is below 0.1 bits (paper, Fig A3)
 
@@ -41,8 +41,8 @@ class PowerLaw:
 
 @dataclass(frozen=True)
 class Exponent:
-    """A fitted exponent, its bootstrap interval (lo, hi), the number n of resampled units
-    (seeds or points, named by `resampled`) and the fit to the full data."""
+    """A fitted exponent, its percentile bootstrap interval (lo, hi) at `level`, the number n of
+    resampled units (seeds or points, named by `resampled`) and the fit to the full data."""
 
     value: float
     lo: float
@@ -50,11 +50,11 @@ class Exponent:
     n: int
     resampled: str
     fit: PowerLaw
+    level: float = 0.95
 
-    def to_dict(self) -> dict[str, float | int | str]:
-        """{"value", "lo", "hi", "n", "resampled"}: the ledger's interval form."""
-        return {"value": self.value, "lo": self.lo, "hi": self.hi, "n": self.n,
-                "resampled": self.resampled}
+    def estimate(self) -> Estimate:
+        """The exponent as an `Estimate` (interval "bootstrap"; non-finite numbers as None)."""
+        return Estimate(optional(self.value), optional(self.lo), optional(self.hi), self.n, "bootstrap", self.level)
 
 
 def predicted_exponents(alpha: float) -> dict[str, float]:
@@ -106,7 +106,7 @@ def bootstrap_seeds(x: np.ndarray, y: np.ndarray, offset: bool = False, samples:
 
     lo, hi = (bootstrap_interval(refit, y.shape[0], samples, level, seed) if y.shape[0] > 1
               else (float("nan"), float("nan")))
-    return Exponent(fit.exponent, lo, hi, y.shape[0], "seeds", fit)
+    return Exponent(fit.exponent, lo, hi, y.shape[0], "seeds", fit, level)
 
 
 def bootstrap_points(x: np.ndarray, y: np.ndarray, offset: bool = False, samples: int = 1000,
@@ -120,7 +120,7 @@ def bootstrap_points(x: np.ndarray, y: np.ndarray, offset: bool = False, samples
         return fit_power_law(x[points], y[points], offset).exponent
 
     lo, hi = bootstrap_interval(refit, len(x), samples, level, seed)
-    return Exponent(fit.exponent, lo, hi, len(x), "points", fit)
+    return Exponent(fit.exponent, lo, hi, len(x), "points", fit, level)
 
 
 def learned_step(subtask_loss: xr.DataArray, threshold: float = LEARNED_BITS) -> xr.DataArray:

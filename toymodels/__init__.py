@@ -5,7 +5,7 @@ from toymodels.deep_linear import DeepLinear
 from toymodels.devices import use_cpu_cores
 from toymodels.engine import run
 from toymodels.graph_mlp import GraphMLP
-from toymodels.grokking_toy import GrokkingToy
+from toymodels.grokking_toy import GrokkingToy, SplitCensus
 from toymodels.modular_mlp import ModularMLP
 from toymodels.sae import SparseAutoencoder
 from toymodels.skills import Domino, Geometry, ParityTasksMLP, Resource, SquareTasksMLP
@@ -18,11 +18,11 @@ from toymodels.transformer import Transformer
 __version__ = "0.1.0"
 
 SYSTEMS = (DeepLinear, Domino, Geometry, GraphMLP, GrokkingToy, ModularMLP, ParityTasksMLP, Resource,
-           SparseAutoencoder, SparseParityMLP, SquareTasksMLP, Superposition, Transformer)
+           SparseAutoencoder, SparseParityMLP, SplitCensus, SquareTasksMLP, Superposition, Transformer)
 
 __all__ = [
     "SYSTEMS", "ConfigError", "DeepLinear", "Domino", "Geometry", "GraphMLP", "GrokkingToy", "ModularMLP",
-    "ParityTasksMLP", "Resource", "SparseAutoencoder", "SparseParityMLP", "Spec", "SquareTasksMLP",
+    "ParityTasksMLP", "Resource", "SparseAutoencoder", "SparseParityMLP", "Spec", "SplitCensus", "SquareTasksMLP",
     "Superposition", "System", "Transformer",
     "RunFolder", "finished_or", "load_spec",
     "geometric_steps", "load", "load_snapshots", "run", "tasks", "use_cpu_cores",

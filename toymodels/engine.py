@@ -94,6 +94,7 @@ class Members:
     """The member table of one program: per-member seed and hyperparameters, flattened."""
 
     seeds: np.ndarray                 # (B,) int
+    cells: np.ndarray                 # (B,) int: index over every swept dim but seed (static ones first)
     hparams: dict[str, np.ndarray]    # name -> (B,) float
     dims: tuple[str, ...]             # ("seed", *dynamic product axes, *dynamic tied dims)
     shape: tuple[int, ...]            # sizes of `dims`; prod(shape) == B
@@ -104,10 +105,12 @@ class Members:
         return len(self.seeds)
 
 
-def member_table(spec: Spec, dtype: np.dtype, fixed: Mapping[str, Any] | None = None) -> Members:
+def member_table(spec: Spec, dtype: np.dtype, fixed: Mapping[str, Any] | None = None,
+                 point: int = 0) -> Members:
     """seeds × dynamic axes × dynamic tied rows, in row-major order of `dims`.
 
-    `fixed`: the values a static point of the sweep sets (its dynamic ones apply to every member)."""
+    `fixed`: the values a static point of the sweep sets (its dynamic ones apply to every member);
+    `point`: that static point's row-major index (for the members' cells)."""
     base = {**spec.hparams, **{k: v for k, v in (fixed or {}).items() if k in spec.hparams}}
     axes = {"seed": np.arange(spec.seeds), **{k: np.asarray(v) for k, v in spec.dynamic_axes().items()}}
     groups = spec.dynamic_tied()
@@ -123,13 +126,24 @@ def member_table(spec: Spec, dtype: np.dtype, fixed: Mapping[str, Any] | None = 
             hparams[key] = np.asarray(group.column(key), dtype=dtype)[index[:, j]]
             coords[key] = (group.dim, np.asarray(group.column(key)))
         coords[group.dim] = np.arange(len(group.rows))
+    dynamic_cells = int(np.prod(sizes[1:], dtype=np.int64))
+    within = np.ravel_multi_index(index[:, 1:].T, sizes[1:]) if len(sizes) > 1 else np.zeros(len(index), np.int64)
     return Members(
         seeds=axes["seed"][index[:, 0]].astype(np.uint32),
+        cells=(point * dynamic_cells + within).astype(np.uint32),
         hparams=hparams,
         dims=(*axes, *(g.dim for g in groups)),
         shape=tuple(sizes),
         coords=coords,
     )
+
+
+def member_keys(members: Members, init: str) -> np.ndarray:
+    """PRNGKey(seed) per member ("paired"), or fold_in(PRNGKey(seed), cell) ("independent")."""
+    keys = jax.vmap(jax.random.PRNGKey)(members.seeds)
+    if init == "independent":
+        keys = jax.vmap(jax.random.fold_in)(keys, members.cells)
+    return np.asarray(keys)
 
 
 @dataclass(frozen=True)
@@ -168,7 +182,9 @@ def member_block(system: System, hp: Mapping[str, Any], local_members: int) -> i
 
 def lay_out(system: System, spec: Spec, point: Point, block: int | None, dtype: np.dtype) -> Layout:
     """The member table of `point` (hyperparameters in `dtype`) and how it is padded, sharded and blocked."""
-    members = member_table(spec, dtype, point.fixed)
+    flat = int(np.ravel_multi_index(tuple(point.index.values()), tuple(spec.static_dims().values()))) \
+        if point.index else 0
+    members = member_table(spec, dtype, point.fixed, flat)
     devices = len(jax.devices())
     local = -(-members.size // devices)
     block = block or member_block(system, {k: v[0] for k, v in members.hparams.items()}, local)
@@ -202,12 +218,6 @@ def chunk_program(system: System):
         return state, system.observe(state, hp)
 
     return chunk
-
-
-def make_chunk(system: System, length: int):
-    """chunk(state, hp) = chunk_program with a fixed length (what one logging interval compiles to)."""
-    chunk = chunk_program(system)
-    return lambda state, hp: chunk(length, state, hp)
 
 
 @dataclass(frozen=True)
@@ -415,7 +425,7 @@ def run_program(system: System, spec: Spec, point: Point, path: Path | None, *, 
         layout = lay_out(system, spec, point, block, np.float64 if x64 else np.float32)
         members = layout.members
         hp = {k: layout.put(v) for k, v in members.hparams.items()}
-        keys = layout.put(np.asarray(jax.vmap(jax.random.PRNGKey)(members.seeds)))
+        keys = layout.put(member_keys(members, spec.init))
         programs = compile_programs(system, layout)
         # Every leaf of state, hp and observations has the member axis first: one sharding for all.
         state_shape = jax.eval_shape(jax.vmap(system.init), keys, hp)

@@ -31,6 +31,10 @@ counts of the paper's PyTorch stream are not reproduced).
 `constant_norm=True` (an Omnigrok option, not in the 2022 paper) rescales the *decoder* to
 norm_scale · ‖θ_dec,0‖₂ after every step, as the Omnigrok landscape notebook does for this toy
 (the representation is left free: RQI is scale-free).
+
+`SplitCensus` holds the settings of the `critical-fraction` study of this toy's task (a census of
+random training sets, plus an engine run of `GrokkingToy` over training fractions): it is a
+system only in the sense of a `Spec`'s static settings, so that `toymodels.load_spec` rebuilds it.
 """
 
 from __future__ import annotations
@@ -59,6 +63,7 @@ from toymodels.tasks.addition_pairs import (
 
 LOSSES = ("mse", "ce")
 TARGET_STREAM = 2  # fold_in(PRNGKey(seed), TARGET_STREAM) draws the MSE targets
+DYNAMICS_LOG_EVERY = 50  # logging interval of the census's dynamics part (`SplitCensus`)
 
 
 class State(NamedTuple):
@@ -242,3 +247,35 @@ class GrokkingToy:
         test = ~train
         return (masked_mean(per_sample, train), masked_mean(per_sample, test),
                 masked_mean(correct, train), masked_mean(correct, test))
+
+
+@dataclass(frozen=True)
+class SplitCensus:
+    """Static settings of the `critical-fraction` census: p symbols, `n_splits` random training sets
+    per size; and of its dynamics part: `dynamics_seeds` × the preset's training sizes,
+    `dynamics_steps` steps (0: no dynamics part).
+
+    Not a trained system: it has no dynamic hyperparameters, and the census never calls the
+    engine (so `init/step/observe` are absent on purpose).
+    """
+
+    p: int = 10
+    n_splits: int = 10000
+    dynamics_seeds: int = 2
+    dynamics_steps: int = 300
+
+    divergence_key: ClassVar[str] = "n_unique"
+
+    def __post_init__(self) -> None:
+        require(self.p >= 3, f"p must be >= 3, got {self.p}")
+        require(self.n_splits >= 1, f"n_splits must be >= 1, got {self.n_splits}")
+        require(self.dynamics_seeds >= 1, f"dynamics_seeds must be >= 1, got {self.dynamics_seeds}")
+        require(self.dynamics_steps >= 0 and self.dynamics_steps % DYNAMICS_LOG_EVERY == 0,
+                f"dynamics_steps must be a multiple of {DYNAMICS_LOG_EVERY} (0: no dynamics part), "
+                f"got {self.dynamics_steps}")
+
+    def hparams(self) -> dict[str, float]:
+        return {}
+
+    def check(self, hp: Mapping[str, float]) -> None:
+        """No dynamic hyperparameters to check."""

@@ -19,6 +19,12 @@ Defaults follow the authors' code (p = 59, d = 128, width 100, depth 2, lr 0.01,
 fraction 0.8; Linear layers with PyTorch's default init). Deviations, stated: float32 by default
 (the paper uses float64: `precision="float64"`); each member draws its own split from its seed.
 
+Parameters (plain dicts, `init_params`): {"embedding": E (p, d), "w1": (n_in, width), "b1": (width,),
+"Dense_0" … "Dense_{depth−1}": {"kernel", "bias"}} (the last Dense is the output layer). The
+layer names are those of the former Flax module, and each parameter's key is derived from the
+member's key as Flax did (`toymodels.nn.path_key`), so the same seed gives bit-identical parameters
+and stored snapshots keep their tree.
+
 Implementation: the whole p² table is evaluated every step with no gathers — the first layer is
 W_1 [E_a, E_b] = (E W_1a)[a] + (E W_1b)[b], a broadcast sum of two (p, width) tables — and the
 train/test split is a per-member mask, so test metrics cost nothing extra.
@@ -30,7 +36,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar, NamedTuple
 
-import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -38,46 +43,12 @@ import optax
 
 from toymodels.constant_norm import optimizer_step, scale_params
 from toymodels.masked import masked_mean
-from toymodels.nn import ACTIVATIONS, PRECISIONS, frequency_signal, torch_uniform
+from toymodels.nn import ACTIVATIONS, PRECISIONS, dense, dense_init, frequency_signal, path_key, torch_uniform
 from toymodels.spec import require
 from toymodels.tasks.modular import OPERATIONS, operation_table, split_key, train_mask
 
 EMBEDS = ("concat", "sum")
 FIXES = ("none", "embedding", "mlp")
-
-
-class EmbedMLP(nn.Module):
-    """Logits (p, p, p) for every ordered pair (a, b)."""
-
-    p: int
-    d: int
-    width: int
-    depth: int
-    embed: str
-    activation: str
-    dtype: jnp.dtype
-
-    @nn.compact
-    def __call__(self) -> jax.Array:
-        act = ACTIVATIONS[self.activation]
-        emb = self.param("embedding", nn.initializers.normal(1.0, self.dtype), (self.p, self.d))
-        n_in = 2 * self.d if self.embed == "concat" else self.d
-        init = torch_uniform(n_in)
-        w1 = self.param("w1", init, (n_in, self.width), self.dtype)
-        b1 = self.param("b1", init, (self.width,), self.dtype)
-        if self.embed == "concat":
-            left, right = emb @ w1[: self.d], emb @ w1[self.d :]
-        else:
-            left = right = emb @ w1
-        h = act(left[:, None, :] + right[None, :, :] + b1)
-        for _ in range(self.depth - 1):
-            h = act(self.dense(self.width)(h))
-        return self.dense(self.p)(h)
-
-    def dense(self, features: int) -> nn.Dense:
-        init = torch_uniform(self.width)
-        return nn.Dense(features, kernel_init=init, bias_init=init, dtype=self.dtype,
-                        param_dtype=self.dtype)
 
 
 class State(NamedTuple):
@@ -141,20 +112,45 @@ class ModularMLP:
         return {"freq": np.arange(self.p // 2 + 1)}
 
     @property
-    def model(self) -> EmbedMLP:
-        dtype = jnp.float64 if self.precision == "float64" else jnp.float32
-        return EmbedMLP(self.p, self.d, self.width, self.depth, self.embed, self.activation, dtype)
+    def dtype(self) -> jnp.dtype:
+        return jnp.float64 if self.precision == "float64" else jnp.float32
+
+    def init_params(self, key: jax.Array) -> dict:
+        """E ~ N(0, 1); W_1, b_1 and every Dense ~ U(±1/√fan_in) (PyTorch's Linear default)."""
+        n_in = 2 * self.d if self.embed == "concat" else self.d
+        first = torch_uniform(n_in)
+        params = {"embedding": jax.random.normal(path_key(key, 1), (self.p, self.d), self.dtype)
+                  * jnp.array(1.0, self.dtype),  # as Flax's normal(1.0) initializer: bit-identical
+                  "w1": first(path_key(key, 2), (n_in, self.width), self.dtype),
+                  "b1": first(path_key(key, 3), (self.width,), self.dtype)}
+        for i in range(self.depth):
+            n_out = self.width if i < self.depth - 1 else self.p
+            params[f"Dense_{i}"] = dense_init(key, f"Dense_{i}", self.width, n_out, self.dtype)
+        return params
+
+    def logits(self, params: dict) -> jax.Array:
+        """Logits (p, p, p) for every ordered pair (a, b)."""
+        act = ACTIVATIONS[self.activation]
+        emb, w1 = params["embedding"], params["w1"]
+        if self.embed == "concat":
+            left, right = emb @ w1[: self.d], emb @ w1[self.d :]
+        else:
+            left = right = emb @ w1
+        h = act(left[:, None, :] + right[None, :, :] + params["b1"])
+        for i in range(self.depth - 1):
+            h = act(dense(params[f"Dense_{i}"], h))
+        return dense(params[f"Dense_{self.depth - 1}"], h)
 
     @staticmethod
     def optimizer(hp: Mapping[str, jax.Array]) -> optax.GradientTransformation:
         return optax.adamw(hp["lr"], b1=0.9, b2=0.999, eps=1e-8, weight_decay=hp["wd"])
 
     def init(self, key: jax.Array, hp: Mapping[str, jax.Array]) -> State:
-        params = self.model.init(key)["params"]
+        params = self.init_params(key)
         fixed_key = jax.random.PRNGKey(self.init_seed)
         split_from = key
         if self.fix != "none":  # the authors' --fix_embedding / --fix_mlp re-seeding controls
-            fixed = self.model.init(fixed_key)["params"]
+            fixed = self.init_params(fixed_key)
             if self.fix == "embedding":
                 params = {**params, "embedding": fixed["embedding"]}
             else:
@@ -186,7 +182,7 @@ class ModularMLP:
     # --- pieces -------------------------------------------------------------------------------
     def losses(self, params: dict, train: jax.Array) -> tuple[jax.Array, ...]:
         """(train loss, test loss, train acc, test acc); test metrics NaN without test pairs."""
-        logits = self.model.apply({"params": params}).reshape(self.p * self.p, self.p)
+        logits = self.logits(params).reshape(self.p * self.p, self.p)
         labels = jnp.asarray(operation_table(self.p, self.op))
         ce = optax.losses.softmax_cross_entropy_with_integer_labels(logits, labels)
         correct = (jnp.argmax(logits, axis=1) == labels).astype(logits.dtype)

@@ -3,6 +3,8 @@
     h = ReLU(W₁ x + b₁),  logits = W₂ h + b₂ ∈ R²,  x ∈ {0,1}^{n_tasks + n}  (tasks.sparse_parity)
     loss = cross-entropy of the 2 logits (not BCE), Adam(lr) (the code's AdamW with weight_decay 0)
     P = width·(n_tasks + n + 3) + 2 parameters; PyTorch's default Linear init; float32.
+    Parameters: {"Dense_0": {"kernel", "bias"}, "Dense_1": {…}} (plain dicts, `init_params`; the
+    names and the per-parameter keys of the former Flax module, so a seed gives the same numbers).
 
 Static fields (shapes, compiled code): n_tasks, n, k, width, batch, test_per_task, finite_data.
 Dynamic hparams (vmapped): `lr`, `alpha` (the paper's α; the code's `alpha` is α + 1) and `data`.
@@ -31,13 +33,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar, NamedTuple
 
-import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 
-from toymodels.nn import torch_uniform
+from toymodels.nn import dense, dense_init
 from toymodels.spec import require
 from toymodels.tasks.sparse_parity import (
     DATA,
@@ -56,20 +57,6 @@ from toymodels.tasks.sparse_parity import (
 
 BITS = 1.0 / np.log(2.0)
 TEST_CHUNK = 16384  # test samples evaluated at once by observe
-
-
-class MLP(nn.Module):
-    """Linear(n_in, width) → ReLU → Linear(width, 2) with PyTorch's default init."""
-
-    n_in: int
-    width: int
-
-    @nn.compact
-    def __call__(self, x: jax.Array) -> jax.Array:
-        first = torch_uniform(self.n_in)
-        h = nn.relu(nn.Dense(self.width, kernel_init=first, bias_init=first)(x))
-        second = torch_uniform(self.width)
-        return nn.Dense(2, kernel_init=second, bias_init=second)(h)
 
 
 class State(NamedTuple):
@@ -125,16 +112,23 @@ class SparseParityMLP:
         """P = width·(n_tasks + n + 3) + 2."""
         return self.width * (self.n_tasks + self.n + 3) + 2
 
-    @property
-    def model(self) -> MLP:
-        return MLP(self.n_tasks + self.n, self.width)
+    def init_params(self, key: jax.Array) -> dict:
+        """Linear(n_tasks + n, width) → ReLU → Linear(width, 2), PyTorch's default init."""
+        n_in = self.n_tasks + self.n
+        return {"Dense_0": dense_init(key, "Dense_0", n_in, self.width),
+                "Dense_1": dense_init(key, "Dense_1", self.width, 2)}
+
+    @staticmethod
+    def logits(params: dict, x: jax.Array) -> jax.Array:
+        """The two logits of each input row x (…, n_tasks + n)."""
+        return dense(params["Dense_1"], jax.nn.relu(dense(params["Dense_0"], x)))
 
     @staticmethod
     def optimizer(hp: Mapping[str, jax.Array]) -> optax.GradientTransformation:
         return optax.adam(hp["lr"], b1=0.9, b2=0.999, eps=1e-8)
 
     def init(self, key: jax.Array, hp: Mapping[str, jax.Array]) -> State:
-        params = self.model.init(key, jnp.zeros((1, self.n_tasks + self.n)))["params"]
+        params = self.init_params(key)
         subsets = draw_subsets(jax.random.fold_in(key, SUBSETS), self.n_tasks, self.n, self.k)
         return State(params, self.optimizer(hp).init(params), key, jnp.zeros((), jnp.int32),
                      subsets, jnp.asarray(jnp.log(2.0)))
@@ -144,7 +138,7 @@ class SparseParityMLP:
         x, y = inputs(tasks, bits, self.n_tasks), parity(bits, state.subsets, tasks)
 
         def loss_fn(params):
-            logits = self.model.apply({"params": params}, x)
+            logits = self.logits(params, x)
             ce = optax.losses.softmax_cross_entropy_with_integer_labels(logits, y)
             return jnp.sum(ce * weights) / jnp.sum(weights)
 
@@ -178,7 +172,7 @@ class SparseParityMLP:
             ids = jnp.minimum(start + jnp.arange(group), self.n_tasks - 1)  # the last chunk repeats its last task
             tasks = jnp.repeat(ids, self.test_per_task)
             chunk_bits = bits[ids].reshape(-1, self.n)
-            logits = self.model.apply({"params": state.params}, inputs(tasks, chunk_bits, self.n_tasks))
+            logits = self.logits(state.params, inputs(tasks, chunk_bits, self.n_tasks))
             labels = parity(chunk_bits, state.subsets, tasks)
             ce = optax.losses.softmax_cross_entropy_with_integer_labels(logits, labels)
             per_task = (group, self.test_per_task)

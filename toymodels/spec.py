@@ -3,12 +3,17 @@
 A `Spec` is plain data. Keys live in one flat namespace so the command line can address them:
 fields of the system dataclass are *static* (they change shapes: one compiled program per
 value), keys of `hparams` are *dynamic* (vmapped inside one program), and `seeds`, `steps`,
-`log_every`, `log_steps`, `snapshot_steps` are run settings.
+`log_every`, `log_steps`, `snapshot_steps`, `init` are run settings.
 
 Members are seeds × the product of the `sweep` axes × the rows of each `Tied` group. A tied
 group is a list of points over several keys that vary together (e.g. each optimizer with its own
 lr); an explicit member list is a tied group over every key it names. A tied group has one dim,
 named by its keys joined with "+", with a coordinate for each key along it.
+
+Initial states: a member's key is PRNGKey(seed) under `init="paired"` (the members of one seed
+share their init across the cells of the sweep: paired comparisons), or fold_in(PRNGKey(seed),
+cell) under `init="independent"` (cell = the member's row-major index over every swept dim but
+`seed`, static ones first): independent inits per cell, for phase diagrams.
 
 Logged steps: every `log_every` steps, or the explicit `log_steps` (e.g. `geometric_steps`);
 step 0 is always recorded.
@@ -26,7 +31,8 @@ from typing import Any, ClassVar, Protocol
 import jax
 import numpy as np
 
-RUN_KEYS = ("seeds", "steps", "log_every", "log_steps", "snapshot_steps")
+RUN_KEYS = ("seeds", "steps", "log_every", "log_steps", "snapshot_steps", "init")
+INIT_POLICIES = ("paired", "independent")
 
 
 class ConfigError(ValueError):
@@ -144,6 +150,8 @@ class Spec:
     log_steps: tuple[int, ...] | None = None
     tied: tuple[Tied, ...] = ()
     snapshot_steps: tuple[int, ...] = ()
+    init: str = "paired"             # "paired": a seed's members share their init across cells;
+                                     # "independent": the member's cell is folded into its key
 
     # --- the flat key namespace -------------------------------------------------------------
     def static_keys(self) -> tuple[str, ...]:
@@ -291,6 +299,7 @@ class Spec:
             self.value_of(key)
         self.check_finite()
         require(self.seeds >= 1, f"seeds must be >= 1, got {self.seeds}")
+        require(self.init in INIT_POLICIES, f"init must be one of {', '.join(INIT_POLICIES)}, got {self.init!r}")
         require(self.steps >= 1, f"steps must be >= 1, got {self.steps}")
         self.check_schedule()
         for point in self.points():
@@ -349,6 +358,8 @@ class Spec:
             data["tied"] = [g.to_dict() for g in self.tied]
         if self.snapshot_steps:
             data["snapshot_steps"] = list(self.snapshot_steps)
+        if self.init != "paired":
+            data["init"] = self.init
         return data
 
     @classmethod
@@ -370,6 +381,7 @@ class Spec:
             log_steps=as_tuples(data.get("log_steps")),
             tied=tuple(Tied(tuple(g["keys"]), as_tuples(g["rows"])) for g in data.get("tied", ())),
             snapshot_steps=as_tuples(data.get("snapshot_steps", ())),
+            init=data.get("init", "paired"),
         )
 
 
