@@ -14,10 +14,11 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
-from toymodels.devices import use_cpu_cores
-from toymodels.experiments import PRESETS, discover, get, ledger, run_and_report, write_report
+from toymodels.experiments.catalog import catalog
 from toymodels.spec import ConfigError, Spec, require
-from toymodels.store import SUMMARY, git_commit, read_config
+
+PRESETS = ("tiny", "default", "paper")
+SUMMARY = "summary.json"
 
 
 class Parser(argparse.ArgumentParser):
@@ -29,6 +30,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="toymodels", description="Train populations of toy models and report on them.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     commands.add_parser("list", help="list the experiments and their presets")
+    keys = commands.add_parser("keys", help="list an experiment's settable keys with their values and types")
+    keys.add_argument("name")
+    keys.add_argument("--preset", default="default", help="whose values to show (default: default)")
     run = commands.add_parser("run", help="run an experiment (resumes an interrupted run in --out)")
     run.add_argument("name")
     run.add_argument("--preset", default="default", help=f"one of {', '.join(PRESETS)} (default: default)")
@@ -42,7 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--checkpoint-seconds", type=float, default=10.0,
                      help="save the training state at most this often (default: 10)")
     run.add_argument("--plan", action="store_true",
-                     help="print the static points, members, bytes, FLOPs and an estimated time; do not train")
+                     help="print the static points, members, bytes and FLOPs from abstract evaluation; do not train")
+    run.add_argument("--compile", action="store_true",
+                     help="with --plan: also compile each static point for its scratch memory and an estimated time")
     report = commands.add_parser("report", help="redo the figures and summary.json of a finished run")
     report.add_argument("dir")
     report.add_argument("--phase", metavar="X,Y", help="draw the phase map and heatmaps over these two swept axes")
@@ -82,6 +88,8 @@ def given_once(flags: dict[str, list[str]]) -> None:
 
 
 def build_spec(args: argparse.Namespace) -> Spec:
+    from toymodels.experiments import get
+
     experiment = get(args.name)
     spec = experiment.spec(args.preset)
     sets = [split_assignment(text, "--set") for text in args.set]
@@ -101,6 +109,8 @@ def build_spec(args: argparse.Namespace) -> Spec:
         spec = spec.with_tied(keys, rows)
     if args.seeds is not None:
         spec = spec.set("seeds", args.seeds)
+    if args.compile and not args.plan:
+        raise ConfigError("--compile goes with --plan")
     if args.checkpoint_seconds < 0:
         raise ConfigError(f"--checkpoint-seconds must be >= 0, got {args.checkpoint_seconds}")
     experiment.check(spec.validate())
@@ -108,6 +118,8 @@ def build_spec(args: argparse.Namespace) -> Spec:
 
 
 def command_run(args: argparse.Namespace) -> None:
+    from toymodels.experiments import get, run_and_report
+
     spec = build_spec(args)
     if args.plan:
         from toymodels.planning import format_plan, memory_plan, time_plan
@@ -116,8 +128,8 @@ def command_run(args: argparse.Namespace) -> None:
         require(len(runs) > 0, f"{args.name} with these settings trains nothing: nothing to plan")
         for part, run in runs.items():
             print(f"plan of {args.name} --preset {args.preset}" + (f", part {part}" if part else ""))
-            plan = memory_plan(run, timed=True)
-            print(format_plan(run, plan, time_plan(run, plan)))
+            plan = memory_plan(run, timed=args.compile, compile=args.compile)
+            print(format_plan(run, plan, time_plan(run, plan) if args.compile else None))
         return
     metadata = {"experiment": args.name, "preset": args.preset}
     if args.out is None:
@@ -131,6 +143,9 @@ def command_run(args: argparse.Namespace) -> None:
 
 
 def command_report(args: argparse.Namespace) -> None:
+    from toymodels.experiments import write_report
+    from toymodels.store import read_config
+
     out = Path(args.dir)
     axes = tuple(a.strip() for a in args.phase.split(",")) if args.phase else None
     if axes is not None and len(axes) != 2:
@@ -141,6 +156,9 @@ def command_report(args: argparse.Namespace) -> None:
 
 
 def command_reproduce(args: argparse.Namespace) -> None:
+    from toymodels.experiments import get, ledger
+    from toymodels.store import git_commit
+
     only = [n.strip() for n in args.only.split(",")] if args.only else None
     for name in only or ():
         get(name)
@@ -165,8 +183,26 @@ def command_fit(args: argparse.Namespace) -> None:
 
 
 def command_list(_: argparse.Namespace) -> None:
-    for name, experiment in sorted(discover().items()):
-        print(f"{name:24s} {experiment.description}  [presets: {', '.join(experiment.presets)}]")
+    for name, entry in sorted(catalog().items()):
+        print(f"{name:24s} {entry.description}  [presets: {', '.join(entry.presets)}]")
+
+
+def command_keys(args: argparse.Namespace) -> None:
+    """Every settable key of the experiment's preset: its value, type and whether the preset sweeps it."""
+    from toymodels.experiments import get
+
+    spec = get(args.name).spec(args.preset)
+    print(f"settable keys of {args.name} --preset {args.preset} (--set KEY=VALUE, --sweep KEY=V1,V2, --tie):")
+    groups = (("static (one program per value)", spec.static_keys()), ("dynamic (vmapped)", tuple(spec.hparams)),
+              ("run", ("seeds", "steps", "log_every", "log_steps", "snapshot_steps", "init")))
+    for title, keys in groups:
+        print(f"  {title}:")
+        for key in keys:
+            value = spec.value_of(key)
+            tied = spec.tied_group(key)
+            swept = (f"  swept: {', '.join(map(str, spec.sweep[key]))}" if key in spec.sweep
+                     else f"  tied in {tied.dim}" if tied else "")
+            print(f"    {key:20s} {type(value).__name__:8s} {value!r}{swept}")
 
 
 def enable_compilation_cache() -> None:
@@ -182,15 +218,18 @@ def enable_compilation_cache() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    import matplotlib
-
-    matplotlib.use("Agg")  # files only: the command line never opens a window
     try:
         args = build_parser().parse_args(argv)
+        if args.command in ("run", "report", "reproduce", "fit"):
+            import matplotlib
+
+            matplotlib.use("Agg")  # files only: the command line never opens a window
         if args.command in ("run", "reproduce"):
+            from toymodels.devices import use_cpu_cores
+
             use_cpu_cores()
             enable_compilation_cache()
-        commands = {"list": command_list, "run": command_run, "report": command_report,
+        commands = {"list": command_list, "keys": command_keys, "run": command_run, "report": command_report,
                     "reproduce": command_reproduce, "fit": command_fit}
         commands[args.command](args)
     except ConfigError as error:

@@ -306,12 +306,21 @@ register(Experiment(
         Claim(source="Liu et al. 2022, Fig. 4a (effective_linear_eq.ipynb, 10 000 splits per size)",
               text="critical training fraction r_c where P(unique linear representation) crosses ½",
               key="r_c", paper="r_c ≈ 0.4 (crossing between n = 22 and 23 of 55: 0.400–0.418)",
-              accept=(0.39, 0.43), band="TODO", measured=0.0, drift=9.0, drift_source="TODO",
-              reason="10 000 random splits per size; band = the paper's crossing interval ± 1 sample / 55"),
+              accept=(0.39, 0.43),
+              band="the authors' counts cross ½ between n = 22 and 23 of 55 (r = 0.400–0.418); widened by "
+                   "half a sample (±0.009) for the interpolation, rounded outward to 0.39–0.43",
+              measured=0.4092321520287622, drift=0.001,
+              drift_source="census seeds 0–5 (10 000 splits each) give r_c 0.4084–0.4092: range width 0.0009",
+              reason="10 000 random splits per size, one seed (the authors' protocol)"),
         Claim(source="Liu et al. 2022, Fig. 4b",
               text="representation learning is faster with more training data (steps to RQI > 0.95 fall "
                    "with the training fraction)",
-              key="rqi_steps_trend", paper="decreasing (qualitative)", accept=(None, -0.5), partly=(None, 0.0), band="TODO", measured=0.0, drift=9.0, drift_source="TODO",
-              reason="Spearman ρ over 6 fractions × 3 seeds, 5000 steps (never → B − 1)"),
+              key="rqi_steps_trend", paper="decreasing (qualitative)", accept=(None, -0.5), partly=(None, 0.0),
+              band="the paper's Fig. 4b falls monotonically (ρ = −1 on its points); ties at 'never' (B − 1) cap "
+                   "|ρ| below 1 here, so a clear majority ordering ρ ≤ −0.5 is accepted, any negative ρ is partly",
+              measured=-0.6161393454010752, drift=0.4,
+              drift_source="leave-one-seed-out ρ over the 3 seeds: −0.88, −0.49, −0.53 (range width 0.39)",
+              reason="Spearman ρ over 6 fractions × 3 seeds, 5000 steps (never → B − 1); seed 0 never reaches "
+                     "RQI > 0.95, so its 6 members tie at B − 1"),
     ),
 ))

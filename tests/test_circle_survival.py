@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy import stats
 
 from toymodels import ModularMLP
-from toymodels.experiments.circle_survival import auc, overlap
+from toymodels.experiments.circle_survival import auc, overlap, welch_difference
 from toymodels.experiments.cli import main
 from toymodels.nn import frequency_signal
 from toymodels.theory.survivors import separability
@@ -55,20 +56,44 @@ def test_auc_is_a_probability_that_is_symmetric_and_saturates(xs, ys, shift):
 @given(seed=st.integers(0, 10_000), gap=st.floats(0.5, 5.0), scale=st.floats(0.01, 100.0),
        share=st.floats(0.15, 0.5))
 def test_svm_separates_a_margin_and_is_chance_without_one(seed, gap, scale, share):
-    """Two classes apart by a margin along a random direction: held-out balanced accuracy 1, at
-    any feature scale and class balance; labels independent of the features: near chance."""
+    """Two classes apart by a margin along a random direction: held-out balanced accuracy exactly 1,
+    at any feature scale and class balance (1000 points: the 200 held out hold both classes, each
+    class ≥ 150 points, so a missing class in the held-out part has probability < 1e-14);
+    labels independent of the features: near chance."""
     rng = np.random.default_rng(seed)
-    n = 200
-    labels = rng.random(n) < share
-    labels[:2] = [True, False]
+    n = 1000
+    labels = np.zeros(n, bool)
+    labels[rng.permutation(n)[: int(round(share * n))]] = True
     direction = rng.normal(size=2)
     direction /= np.linalg.norm(direction)
     along = np.where(labels, 1.0, -1.0) * (gap / 2 + rng.random(n))
     features = scale * (along[:, None] * direction + rng.normal(size=(n, 1)) * direction[::-1] * [1, -1])
-    accuracy = separability(features, labels)
-    assert np.isnan(accuracy) or accuracy == 1.0
+    assert separability(features, labels) == 1.0
     noise = separability(rng.normal(size=(2000, 2)), rng.random(2000) < share, seed=seed)
     assert 0.35 < noise < 0.65
+
+
+def test_svm_without_both_classes_on_both_sides_is_nan():
+    """One survivor cannot be both trained on and scored: the accuracy is undefined (NaN), never 0 or 1."""
+    rng = np.random.default_rng(0)
+    labels = np.zeros(50, bool)
+    labels[7] = True
+    assert np.isnan(separability(rng.normal(size=(50, 2)), labels))
+    assert np.isnan(separability(rng.normal(size=(50, 2)), np.zeros(50, bool)))
+
+
+@settings(max_examples=30, deadline=None)
+@given(a=st.lists(st.floats(-100, 100), min_size=2, max_size=30), b=st.lists(st.floats(-100, 100), min_size=2,
+                                                                               max_size=30))
+def test_welch_difference_is_scipys_welch_interval(a, b):
+    """circles_gain's interval is Welch's: the same as SciPy's ttest_ind(equal_var=False) interval."""
+    a, b = np.array(a), np.array(b)
+    estimate = welch_difference(a, b)
+    assert estimate.value == pytest.approx(a.mean() - b.mean(), abs=1e-9)
+    assert estimate.n == len(a) + len(b) and estimate.interval == "student-t" and estimate.level == 0.95
+    if a.var() + b.var() > 1e-6:
+        lo, hi = stats.ttest_ind(a, b, equal_var=False).confidence_interval(0.95)
+        assert (estimate.lo, estimate.hi) == (pytest.approx(lo, abs=1e-6), pytest.approx(hi, abs=1e-6))
 
 
 def test_overlap_of_survivor_sets():
@@ -85,6 +110,12 @@ def test_tiny_preset_runs_each_member_once_with_the_controls(tmp_path):
     assert main(["run", "circle-survival", "--preset", "tiny", "--out", str(out), "--quiet"]) == 0
     summary = json.loads((out / "summary.json").read_text())
     assert set(summary["circles_by_d"]) == {"4", "16"} and all(s["n"] == 3 for s in summary["circles_by_d"].values())
+    by_member = {d: [r["circles"] for r in summary["members"] if r["fix"] == "none" and r["d"] == int(d)]
+                 for d in ("4", "16")}
+    for d, counts in by_member.items():   # the Student-t record is over the 3 re-seeded members at d
+        assert summary["circles_by_d"][d]["value"] == pytest.approx(np.mean(counts))
+        assert summary["circles_by_d"][d]["interval"] == "student-t"
+    assert summary["circles_gain"]["value"] == pytest.approx(np.mean(by_member["16"]) - np.mean(by_member["4"]))
     for d, expected in summary["init_signal_expected"].items():
         assert expected == pytest.approx(np.sqrt(13 * int(d)))
         assert summary["init_signal_measured"][d] == pytest.approx(expected, rel=0.2)
@@ -95,11 +126,15 @@ def test_tiny_preset_runs_each_member_once_with_the_controls(tmp_path):
     assert {r["fix"] for r in summary["members"]} == {"none", "embedding", "mlp"}
     assert set(summary["controls"]) == {"none", "fix_embedding", "fix_mlp"}
     assert set(summary["svm_accuracy"]) == {"signal", "gradient", "both"}
+    gap = summary["controls"]["fix_embedding"]["overlap"] - summary["controls"]["fix_mlp"]["overlap"]
+    assert summary["control_gap"] == pytest.approx(gap)
     import toymodels as tm
 
     ds = tm.load(out)
     assert list(ds["step"].values[:5]) == [0, 1, 2, 3, 4] and int(ds["step"].values[-1]) == 200
     fixed = ds["signal"].isel(step=0).where(ds["fix"] == "embedding", drop=True)
     np.testing.assert_allclose(fixed.isel(seed=0), fixed.isel(seed=1), rtol=1e-6)  # the same E every seed
-    for name in ("circles_vs_d.png", "signal_d_smallest.png", "signal_d_largest.png", "survival_fitness.png"):
-        assert (out / name).exists()
+    names = ("circles_vs_d", "signal_d_smallest", "signal_d_largest", "survival_fitness")
+    assert set(names) <= set(summary["figures"])
+    for name in names:
+        assert (out / f"{name}.png").stat().st_size > 0

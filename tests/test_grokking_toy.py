@@ -2,21 +2,36 @@
 
 from __future__ import annotations
 
-import json
-
 import jax
 import jax.numpy as jnp
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+import xarray as xr
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import toymodels as tm
-from toymodels.experiments.cli import main
+from toymodels.experiments import grokking_phases
+from toymodels.experiments.grokking_phases import (
+    AUTHORS_TEST_STEPS,
+    AUTHORS_TRAIN_STEPS,
+    authors_comparison,
+    grokking_cells,
+)
 from toymodels.grokking_toy import GrokkingToy, authors_split, authors_train_mask, effective_loss, rqi
 from toymodels.spec import ConfigError
 from toymodels.tasks import get
 from toymodels.tasks.addition_pairs import parallelogram_matrix, parallelograms, rqi_quadruples
+from toymodels.theory.phases import (
+    COMPREHENSION,
+    CONFUSION,
+    GROKKING,
+    MEMORIZATION,
+    PHASES,
+    phase_map,
+    phase_rule,
+)
 from toymodels.theory.representation import implied_parallelograms, predicted_accuracy
 
 
@@ -110,20 +125,58 @@ def test_members_with_a_split_seed_share_the_authors_split_and_targets():
     assert not np.allclose(np.asarray(a.params["embedding"]), np.asarray(b.params["embedding"]))
 
 
-def test_grokking_phases_tiny_preset_through_cli(tmp_path):
+def phase_grid(codes: np.ndarray, lrs, wds) -> xr.Dataset:
+    """A phase map whose every cell has the phase `codes[i, j]` for both of its 2 seeds."""
+    phase = xr.DataArray(np.repeat(codes[None], 2, axis=0), dims=("seed", "dec_lr", "dec_wd"),
+                         coords={"seed": [0, 1], "dec_lr": list(lrs), "dec_wd": list(wds)},
+                         attrs={"phases": list(PHASES)})
+    return phase_map(phase, "dec_lr", "dec_wd")
+
+
+def test_grokking_cells_between_comprehension_and_memorization_in_their_lr_row():
+    """Row 0: C G G M → both grokking cells are between; row 1: G C M (grokking before any
+    comprehension) → not between; row 2: C G C (no memorization/confusion at larger wd) → not."""
+    C, G, M, F = COMPREHENSION, GROKKING, MEMORIZATION, CONFUSION
+    cells = np.array([[C, G, G, M], [G, C, M, F], [C, G, C, C]])
+    counted = grokking_cells(cells, np.array([1e-4, 2e-4, 3e-4]), np.arange(4.0), ("dec_lr", "dec_wd"))
+    assert (counted["value"], counted["between"]) == (4, 2)
+    assert {(c["dec_lr"], c["dec_wd"]) for c in counted["cells"]} == {(1e-4, 1.0), (1e-4, 2.0), (2e-4, 0.0),
+                                                                       (3e-4, 1.0)}
+
+
+def test_the_authors_own_map_agrees_with_itself_and_a_flipped_cell_costs_one_cell():
+    """Our map set to the authors' phases (their step counts, B = 1e4, Δ = 1e3) on the default sub-grid
+    agrees everywhere; flipping one cell costs exactly 1/24; off the paper's axes there is no comparison."""
+    lrs = grokking_phases.default().sweep["dec_lr"]
+    wds = grokking_phases.default().sweep["dec_wd"]
+    rows = [round((np.log10(lr) + 4) * 5) for lr in lrs]
+    theirs = np.array([[phase_rule(min(AUTHORS_TRAIN_STEPS[i, int(w)], 9999), min(AUTHORS_TEST_STEPS[i, int(w)], 9999),
+                                   10000, 1000.0) for w in wds] for i in rows])
+    assert (theirs == GROKKING).sum() == 8  # the 8 Goldilocks cells the claim's band is read from
+    same = authors_comparison(phase_grid(theirs, lrs, wds), 10000, 1000.0)
+    assert same["agreement"] == 1.0 and len(same["cells"]) == 24
+    flipped = theirs.copy()
+    flipped[0, 0] = CONFUSION if theirs[0, 0] != CONFUSION else COMPREHENSION
+    assert authors_comparison(phase_grid(flipped, lrs, wds), 10000, 1000.0)["agreement"] == pytest.approx(23 / 24)
+    assert authors_comparison(phase_grid(theirs, [2e-4, 3e-4, 5e-4, 7e-4], wds), 10000, 1000.0) is None
+
+
+def test_grokking_phases_tiny_preset(tmp_path):
     out = tmp_path / "run"
-    assert main(["run", "grokking-phases", "--preset", "tiny", "--out", str(out), "--quiet"]) == 0
-    summary = json.loads((out / "summary.json").read_text())
-    assert set(summary["phase_counts"]) == {"comprehension", "grokking", "memorization",
-                                            "confusion"}
+    spec = grokking_phases.tiny()
+    tm.run(spec, out, quiet=True, metadata={"experiment": "grokking-phases", "preset": "tiny"})
+    ds = tm.load(out)
+    summary = grokking_phases.summarize(ds).to_json()
     assert sum(summary["phase_counts"].values()) == summary["n_members"] == 8
+    assert summary["rule"] == {"threshold": 0.9, "delay": 500.0, "budget": 1501}
     assert summary["ideal_test_acc"] == 1.0  # the authors' CE split of seed 7
-    cells = {(c["dec_lr"], c["dec_wd"]): c["phase"] for c in summary["grid"]}
-    assert cells[(3e-4, 10.0)] == cells[(1e-2, 10.0)] == "confusion"  # wd 10 cannot fit
-    assert cells[(1e-2, 1.0)] == "memorization"  # fast decoder: memorises
-    grokking = summary["grokking_majority_cells"]
-    assert grokking["value"] == summary["cell_phase_counts"]["grokking"] == len(grokking["cells"])
-    # the slow decoder at wd 1 has already learned a linear representation (RQI → 1)
-    final = tm.load(out).sel(dec_lr=3e-4, dec_wd=1.0).isel(step=-1)
+    cells = {(c["dec_lr"], c["dec_wd"]): c for c in summary["grid"]}
+    assert cells[(3e-4, 10.0)]["phase"] == cells[(1e-2, 10.0)]["phase"] == "confusion"  # wd 10 cannot fit
+    assert cells[(3e-4, 10.0)]["t_train"] is None  # never reached: no median step
+    assert cells[(1e-2, 1.0)]["phase"] == "memorization"  # fast decoder: memorises
+    # the slow decoder at wd 1 has already learned a linear representation (RQI → 1), early
+    final = ds.sel(dec_lr=3e-4, dec_wd=1.0).isel(step=-1)
     assert np.all(final["rqi"].values >= 0.95) and np.all(final["eff_loss"].values < 1e-2)
-    assert (out / "phase-diagram.png").exists() and (out / "phase-examples.png").exists()
+    assert cells[(3e-4, 1.0)]["t_rqi"] < 1500
+    assert set(grokking_phases.figures(ds, grokking_phases.summarize(ds))) == {"phase-examples", "phase-diagram"}
+    plt.close("all")

@@ -153,7 +153,7 @@ def test_lasso_on_orthonormal_design_is_soft_thresholding():
 @given(st.integers(0, 2**16), st.floats(1.0, 100.0))
 def test_a_lasso_penalty_above_the_largest_correlation_zeroes_a(seed, factor):
     """α ≥ ‖X̃ᵀỸ/N‖_∞ ⇒ W = 0 is the minimiser: A = 0 and b = the mean increment, so the rollout is
-    the straight line x(0) + k·mean(Δx)."""
+    the straight line x(0) + k·mean(Δx) (JAX's default float32 in the rollout)."""
     x, _, _ = linear_trajectories(np.random.default_rng(seed), 2, 3, 30)
     inputs, increments = x[:, :-1], np.diff(x, axis=1)
     xc, yc = inputs - inputs.mean(axis=1, keepdims=True), increments - increments.mean(axis=1, keepdims=True)
@@ -162,7 +162,7 @@ def test_a_lasso_penalty_above_the_largest_correlation_zeroes_a(seed, factor):
     assert np.all(fit.params["A"].values == 0)
     np.testing.assert_allclose(fit.params["b"].values, increments.mean(axis=1), rtol=1e-12)
     line = x[:, :1] + np.arange(30)[None, :, None] * increments.mean(axis=1)[:, None]
-    np.testing.assert_allclose(fit.rollout.values, line, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(fit.rollout.values, line, atol=1e-5 * np.abs(line).max())   # rollout: float32
 
 
 def test_models_are_values_the_same_model_gives_the_same_fit():

@@ -15,12 +15,13 @@ from toymodels.spec import ConfigError
 
 def plan_numbers(text: str) -> dict[str, list[float]]:
     """The per-point rows and the totals printed by --plan."""
-    rows = re.findall(r"^(.*) \| (\d+) \| (\d+) \((\d+)\) \| (\d+) \| ([\d.e+]+)", text, re.M)
+    rows = re.findall(r"^(.*) \| (\d+) \| (\d+) \((\d+)\) \| (\d+|not compiled) \| ([\d.e+]+)", text, re.M)
     totals = {key: int(re.search(rf"^{label}: (\d+) B", text, re.M).group(1))
               for key, label in (("state_peak_bytes", r"state \(largest point\)"),
                                  ("results_total_bytes", r"results \(all points\)"))}
     members = int(re.search(r"members per point: (\d+)", text).group(1))
-    return {"rows": [[int(r[1]), int(r[2]), int(r[3]), int(r[4]), float(r[5])] for r in rows],
+    return {"rows": [[int(r[1]), int(r[2]), int(r[3]), None if r[4] == "not compiled" else int(r[4]), float(r[5])]
+                     for r in rows],
             "totals": totals, "members": members}
 
 
@@ -36,6 +37,9 @@ def test_plan_prints_memory_plan_and_trains_nothing(tmp_path, capsys, monkeypatc
 
     monkeypatch.setattr(jax.stages.Lowered, "compile", counted)
     assert main([*args, "--plan"]) == 0
+    assert len(compiles) == 0  # abstract evaluation only
+    assert "not compiled" in capsys.readouterr().out
+    assert main([*args, "--plan", "--compile"]) == 0
     assert len(compiles) == 2  # one per static point (d = 16, 32), timing included
     printed = plan_numbers(capsys.readouterr().out)
     spec = get("modular-addition").spec("tiny").with_sweep("d", ["16", "32"]).set("steps", "100")
@@ -45,6 +49,7 @@ def test_plan_prints_memory_plan_and_trains_nothing(tmp_path, capsys, monkeypatc
                                 pytest.approx(p["flops_per_step"], rel=1e-3)] for p in plan["points"]]
     assert printed["totals"] == {k: plan[k] for k in printed["totals"]}
     assert not any(tmp_path.iterdir())  # no run folder
+    assert main([*args, "--compile"]) == 2  # --compile without --plan is refused
 
 
 def test_larger_network_costs_more_and_time_is_measured():

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 import jax
 import jax.numpy as jnp
+import matplotlib.pyplot as plt
 import numpy as np
 import optax
 import pytest
@@ -13,7 +12,8 @@ import xarray as xr
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from toymodels.experiments.cli import main
+from toymodels import load, load_snapshots, run
+from toymodels.experiments import progress_measures
 from toymodels.theory.events import first_step
 from toymodels.theory.progress import (
     drop_step,
@@ -21,6 +21,7 @@ from toymodels.theory.progress import (
     fourier_basis,
     fourier_norms,
     gini,
+    key_frequencies,
     measures,
     neuron_frequencies,
     progress_phases,
@@ -122,6 +123,94 @@ def test_excluded_loss_with_empty_k_is_the_train_loss_of_the_answer_logits(seed)
     assert float(m["full_loss"]) == pytest.approx(float(per_pair.mean()), rel=1e-5)
 
 
+# --- the measures of a hand-built transformer whose logits are known ----------------------------
+def lookup_transformer(table: np.ndarray, marker: int, p: int) -> dict:
+    """A one-layer transformer (the `toymodels.transformer` layout) built by hand, logits = `table`.
+
+    Head 0 attends only to position 0 and copies token a into block A of the residual, head 1 only to
+    position 1 and copies b into block B (attention scores 0 vs 2000/√d_head: the softmax is exactly
+    one-hot). Neuron (i, j) = ReLU(A_i + B_j − 1) = [a = i][b = j] writes table[(i, j)] into block L,
+    which W_U reads out as the p answer logits. One more neuron, ReLU(cos(w_m a) + 2) = cos(w_m a) + 2
+    (m = `marker`), is a pure frequency-m neuron with no output: the only neuron with a frequency.
+    """
+    d, heads = 3 * p + 3, 2
+    dh = d // heads
+    A, B, P, L = 0, p, 2 * p, 2 * p + 3
+    rows = np.arange(p)
+    w = {name: np.zeros(shape, np.float32) for name, shape in {
+        "W_E": (p + 1, d), "W_pos": (3, d), "W_Q": (heads, d, dh), "W_K": (heads, d, dh), "W_V": (heads, d, dh),
+        "W_O": (heads, dh, d), "W_in": (d, p * p + 1), "b_in": (p * p + 1,), "W_out": (p * p + 1, d),
+        "b_out": (d,), "W_U": (d, p + 1)}.items()}
+    w["W_E"][rows, A + rows] = 1.0
+    w["W_pos"][np.arange(3), P + np.arange(3)] = 1.0
+    w["W_Q"][:, P + 2, 0] = 1.0
+    w["W_K"][0, P + 0, 0] = w["W_K"][1, P + 1, 0] = 2000.0
+    w["W_V"][:, A + rows, rows] = 1.0
+    w["W_O"][0, rows, A + rows] = 1.0
+    w["W_O"][1, rows, B + rows] = 1.0
+    i, j = np.divmod(np.arange(p * p), p)
+    w["W_in"][A + i, np.arange(p * p)] = w["W_in"][B + j, np.arange(p * p)] = 1.0
+    w["b_in"][: p * p] = -1.0
+    w["W_in"][A + rows, p * p] = np.cos(2 * np.pi * marker * rows / p)
+    w["b_in"][p * p] = 2.0
+    w["W_out"][: p * p, L:L + p] = table
+    w["W_U"][L + rows, rows] = 1.0
+    return {name: jnp.asarray(v) for name, v in w.items()}
+
+
+def wave(p: int, k: int, amplitude: float) -> np.ndarray:
+    """(p², p) logits amplitude · cos(w_k(a + b − c)) over pairs a·p + b and answers c."""
+    a, b = np.divmod(np.arange(p * p), p)
+    return amplitude * np.cos(2 * np.pi * k * ((a + b)[:, None] - np.arange(p)[None]) / p)
+
+
+def ring_loss(p: int, waves: dict[int, float]) -> float:
+    """Cross-entropy of logits Σ_k α_k cos(w_k(s − c)) at the answer c = s, the same for every pair:
+    log Σ_m exp(Σ_k α_k cos(2πkm/p)) − Σ_k α_k (gcd(k, p) = 1, so k·m runs over every residue)."""
+    m = np.arange(p)
+    return float(np.log(np.sum(np.exp(sum(a * np.cos(2 * np.pi * k * m / p) for k, a in waves.items()))))
+                 - sum(waves.values()))
+
+
+@settings(max_examples=8, deadline=None)
+@given(p=st.sampled_from([5, 7, 11]), picks=st.lists(st.integers(1, 5), min_size=2, max_size=2, unique=True),
+       alpha=st.floats(0.5, 4.0), gamma=st.floats(0.5, 4.0), seed=st.integers(0, 1000))
+def test_progress_measures_of_a_hand_built_model_match_their_closed_forms(p, picks, alpha, gamma, seed):
+    """Logits α cos(w_k(a+b−c)) + γ cos(w_j(a+b−c)), K = {k} (from the one frequency-k neuron):
+    restricted loss = ring_loss(α at k) on all pairs, excluded loss = ring_loss(γ at j) on the train
+    pairs, full loss = ring_loss(both); Gini of W_E = 0 (one-hot embedding: flat Fourier norms) and of
+    W_L = 1 − (2/p)(3 small + large)/(small + large) (two norms ∝ α, two ∝ γ, p − 4 zeros)."""
+    k, j = (x % (p // 2) + 1 for x in picks)
+    if k == j:
+        j = k % (p // 2) + 1
+    params = lookup_transformer(wave(p, k, alpha) + wave(p, j, gamma), k, p)
+    np.testing.assert_allclose(forward(params)[0][:, :p], wave(p, k, alpha) + wave(p, j, gamma), atol=1e-5)
+    key = key_frequencies(params)
+    assert np.flatnonzero(np.asarray(key)).tolist() == [k]
+    train = jnp.asarray(np.random.default_rng(seed).random(p * p) < 0.5)
+    m = {name: float(v) for name, v in measures(params, key, train).items()}
+    assert m["restricted_loss"] == pytest.approx(ring_loss(p, {k: alpha}), rel=1e-4, abs=1e-5)
+    assert m["excluded_loss"] == pytest.approx(ring_loss(p, {j: gamma}), rel=1e-4, abs=1e-5)
+    assert m["full_loss"] == pytest.approx(ring_loss(p, {k: alpha, j: gamma}), rel=1e-4, abs=1e-5)
+    assert m["gini_embed"] == pytest.approx(0.0, abs=1e-5)
+    small, large = sorted((gamma, alpha))
+    assert m["gini_logit_map"] == pytest.approx(1 - 2 / p * (3 * small + large) / (small + large), abs=1e-4)
+
+
+def test_with_every_frequency_of_the_logits_in_k_the_excluded_loss_is_chance():
+    """K = {k, j}: nothing is left once both waves are removed (uniform logits: loss log p), and the
+    restricted loss is the full loss."""
+    p, k, j = 7, 1, 3
+    params = lookup_transformer(wave(p, k, 2.0) + wave(p, j, 1.0), k, p)
+    m = measures(params, key_mask_p(p, {k, j}), jnp.ones(p * p, bool))
+    assert float(m["excluded_loss"]) == pytest.approx(np.log(p), rel=1e-5)
+    assert float(m["restricted_loss"]) == pytest.approx(float(m["full_loss"]), rel=1e-5)
+
+
+def key_mask_p(p: int, freqs) -> jnp.ndarray:
+    return jnp.zeros(p // 2 + 1, bool).at[jnp.asarray(sorted(freqs), int)].set(True)
+
+
 # --- Gini and Fourier norms -------------------------------------------------------------------
 @settings(max_examples=12, deadline=None)
 @given(n=st.integers(2, 60), at=st.integers(0, 59), scale=st.floats(1e-3, 1e3), seed=st.integers(0, 1000))
@@ -212,17 +301,23 @@ def test_a_test_loss_that_never_falls_has_no_cleanup():
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("progress") / "run"
-    assert main(["run", "progress-measures", "--preset", "tiny", "--out", str(out), "--quiet"]) == 0
+    run(progress_measures.tiny(), out, quiet=True)
     return out
 
 
-def test_tiny_preset_reports_the_fixed_k_measures(tiny_run):
-    summary = json.loads((tiny_run / "summary.json").read_text())
-    keys = {"key_freqs", "n_key_freqs_mean", "restricted_before_test", "excluded_rise", "gini_rise_in_cleanup",
-            "phases"}
-    assert keys <= set(summary)
-    assert len(summary["key_freqs"]) == len(summary["phases"]) == summary["n_members"] == 1
-    assert summary["n_key_freqs_mean"]["mean"] == len(summary["key_freqs"][0])
-    assert all(1 <= k <= 23 // 2 for k in summary["key_freqs"][0])
-    assert (tiny_run / "progress.png").exists() and (tiny_run / "key_freqs.png").exists()
+def test_tiny_preset_chooses_k_on_the_final_snapshot_and_draws_its_figures(tiny_run):
+    """K of each member is the key-frequency set of its *last* snapshot (the final model), and the
+    summary's member range of |K| is made of those sets."""
+    ds = load(tiny_run)
+    summary = progress_measures.summarize(ds).to_json()
+    steps, params = load_snapshots(tiny_run)
+    final = jax.tree.map(lambda x: jnp.asarray(x)[0, -1], params)  # member 0, last snapshot
+    assert summary["key_freqs"][0] == np.flatnonzero(np.asarray(key_frequencies(final))).tolist()
+    sizes = [len(k) for k in summary["key_freqs"]]
+    estimate = summary["n_key_freqs_mean"]
+    assert (estimate["value"], estimate["lo"], estimate["hi"], estimate["interval"]) == (
+        np.mean(sizes), min(sizes), max(sizes), "range")
     assert summary["members"][0]["final_train_acc"] > 0.9  # the tiny transformer memorises
+    drawn = progress_measures.figures(ds, progress_measures.summarize(ds))
+    assert set(drawn) == {"progress", "key_freqs"}
+    plt.close("all")

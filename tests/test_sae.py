@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import toymodels as tm
+from toymodels.experiments import sae_toy
 from toymodels.sae import SparseAutoencoder, sample, true_features
 from toymodels.theory.sae import dark_matter, mcc
 
@@ -65,3 +66,24 @@ def test_bad_settings_are_config_errors():
             spec.set(key, value).validate()
     with pytest.raises(tm.ConfigError):
         spec.set("topk", "1000")
+
+
+def test_the_tiny_run_summarises_its_final_dictionaries(tmp_path):
+    """From the stored run and its snapshots: the L1 is chosen on seed 0 and reported on seed 1, and
+    one-to-one matching (MCC) never beats the best match per feature (MMCS) for any member."""
+    spec = sae_toy.tiny()
+    sae_toy.check(spec)
+    tm.run(spec, tmp_path, quiet=True, metadata={"experiment": "sae-toy", "preset": "tiny"})
+    ds = tm.load(tmp_path)
+    summary = sae_toy.summarize(ds)
+    data = summary.to_json()
+    assert data["n_members"] == 8 and data["n_seeds_heldout"] == 1
+    for ratio in ("1", "2"):
+        rows = data["tradeoff"][ratio]
+        assert [row["l1"] for row in rows] == list(spec.sweep["l1"])
+        assert all(row["mcc"] <= row["mmcs"] + 1e-6 and row["dark_matter"] <= 1 for row in rows)
+        best = data["best_l1"][ratio]
+        held_out = ds["mmcs"].isel(step=-1, seed=1).sel(l1=best, dict_ratio=float(ratio))
+        assert data["mmcs_best"][ratio]["value"] == pytest.approx(float(held_out))
+        assert data["mmcs_best"][ratio]["interval"] == "student-t" and data["mmcs_best"][ratio]["n"] == 1
+    assert set(sae_toy.figures(ds, summary)) == {"sae-tradeoff"}

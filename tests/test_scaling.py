@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import scipy.special
 import xarray as xr
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -81,16 +82,19 @@ def test_predicted_exponents_are_those_of_the_quanta_model_simulated(alpha):
     """Quanta with p_k ∝ k^{−(α+1)}, learned in order, each removing its share of a loss of 1:
     after n quanta L = Σ_{k>n} p_k. Parameters buy quanta one for one (n = N); data buy quantum k
     once D·p_k ≥ 1. Fitting L against N and D, and n against D, gives the predicted exponents."""
-    k = np.arange(1, 10**6 + 1, dtype=float)
-    p = k ** -(alpha + 1)
-    p /= p.sum()
-    tail = np.cumsum(p[::-1])[::-1]                       # tail[n] = Σ_{k>n} p_k (0-based k)
+    def tail(n: np.ndarray) -> np.ndarray:                   # Σ_{k>n} p_k, p_k = k^{−(α+1)} / ζ(α+1)
+        return scipy.special.zeta(alpha + 1, n + 1) / scipy.special.zeta(alpha + 1)
+
+    def p(k: np.ndarray) -> np.ndarray:
+        return k ** -(alpha + 1) / scipy.special.zeta(alpha + 1)
+
     n = np.unique(np.geomspace(30, 3000, 20).astype(int))
     predicted = predicted_exponents(alpha)
-    assert fit_power_law(n, tail[n]).exponent == pytest.approx(predicted["alpha_N"], abs=0.03)
-    data = np.geomspace(1 / p[30], 1 / p[3000], 20)
-    learned = np.searchsorted(-p, -1 / data, side="right")   # quanta with p_k ≥ 1/D
-    assert fit_power_law(data, tail[learned]).exponent == pytest.approx(predicted["alpha_D"], abs=0.03)
+    assert fit_power_law(n, tail(n)).exponent == pytest.approx(predicted["alpha_N"], abs=0.03)
+    data = np.geomspace(1 / p(30.0), 1 / p(3000.0), 20)
+    learned = np.floor((data / scipy.special.zeta(alpha + 1)) ** (1 / (alpha + 1)) + 1e-9)   # D·p_k ≥ 1
+    assert np.all(data * p(learned) >= 1 - 1e-9) and np.all(data * p(learned + 1) < 1)
+    assert fit_power_law(data, tail(learned)).exponent == pytest.approx(predicted["alpha_D"], abs=0.03)
     assert -fit_power_law(data, learned).exponent == pytest.approx(predicted["quanta_D"], abs=0.03)
     assert predicted["alpha_S"] == predicted["alpha_D"] and predicted["quanta_N"] == 1.0
 

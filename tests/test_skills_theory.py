@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 import toymodels as tm
 from toymodels.skills import Resource
 from toymodels.theory.skills import (
+    batch_presence_factor,
+    collapse_spread,
     crossing_step,
     domino_exponents,
     domino_factor_limit,
@@ -113,3 +115,26 @@ def test_crossing_step_is_exact_for_linear_curves(start, slope, threshold):
         np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-6)
     else:
         assert np.isnan(got)
+
+
+@settings(max_examples=25, deadline=None)
+@given(ratio=st.floats(1.0, 5.0), p2=st.floats(0.001, 0.5))
+def test_batch_presence_factor_limits(ratio, p2):
+    """A batch of one sample holds task 2 with probability p2, so the phase after t1 is 1/p2 times
+    longer; a huge batch always holds it (the full-batch ratio); larger batches never stretch more."""
+    np.testing.assert_allclose(batch_presence_factor(ratio, p2, 1), 1 + (ratio - 1) / p2, rtol=1e-12)
+    np.testing.assert_allclose(batch_presence_factor(ratio, p2, 100_000), ratio, rtol=1e-9)
+    assert batch_presence_factor(ratio, p2, 16) >= batch_presence_factor(ratio, p2, 128) >= ratio
+
+
+def test_collapse_spread_is_zero_for_the_resource_model_only():
+    """τ_i = −ln(1 − s_i)/p_i is one clock for every task of the Resource closed form (spread 0);
+    the "parallel" skills 1 − e^{−t/(30 i)} of Fig9 (rate ∝ 1/i, not ∝ p_i) are not (spread > 0)."""
+    p = zipf(5, 2.0)
+    steps = np.arange(0, 2001, 20)
+    dims = {"dims": ("step", "task"), "coords": {"step": steps}}
+    closed = xr.DataArray(resource_closed_form(p, 0.01, 5e-3, steps), **dims)
+    parallel = xr.DataArray(1 - np.exp(-steps[:, None] / (30 * np.arange(1, 6)[None, :])), **dims)
+    task_p = xr.DataArray(p, dims="task")
+    assert float(collapse_spread(closed, task_p)) < 1e-6
+    assert float(collapse_spread(parallel, task_p)) > 0.1

@@ -68,3 +68,12 @@ def test_a_run_without_snapshots_says_so(tmp_path):
     tm.run(tm.Spec(Decay(), {"lr": 0.5}, steps=10, log_every=10), tmp_path / "run", quiet=True)
     with pytest.raises(tm.ConfigError, match="kept no snapshots"):
         tm.load_snapshots(tmp_path / "run")
+
+
+def test_a_study_finds_the_snapshots_of_a_loaded_run_through_its_folder(tmp_path):
+    """`RunFolder.of(load(out))` is the folder the run was loaded from, so a report that needs the final
+    parameters (sae-toy) reads the snapshots of exactly the run it summarises."""
+    tm.run(decay_spec(SnapshotDecay()), tmp_path / "run", quiet=True)
+    ds = tm.load(tmp_path / "run")
+    steps, tree = tm.load_snapshots(tm.RunFolder.of(ds).path)
+    np.testing.assert_array_equal(tree["head"][..., -1, :], ds["x"].sel(step=30).values[..., :2])

@@ -3,6 +3,8 @@ classification of constructed W, and short trainings in clear-cut cells of the d
 
 from __future__ import annotations
 
+import json
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -12,9 +14,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import toymodels as tm
-from toymodels.experiments import get
+from toymodels.experiments import REGISTRY
+from toymodels.experiments.superposition_geometry import summarize as geometry_summarize
+from toymodels.experiments.superposition_geometry import sweep_spec
 from toymodels.experiments.superposition_intro import is_pentagon
-from toymodels.experiments.superposition_phases import boundary_mask, majority
+from toymodels.experiments.superposition_intro import summarize as intro_summarize
+from toymodels.experiments.superposition_phases import boundary_mask, grid_spec, majority
+from toymodels.experiments.superposition_phases import summarize as phases_summarize
 from toymodels.superposition import (
     Superposition,
     feature_geometry,
@@ -171,7 +177,7 @@ def test_bad_settings_are_config_errors():
 
 
 def test_phases_default_is_one_program_of_8000_members():
-    spec = get("superposition-phases").spec("default")
+    spec = REGISTRY["superposition-phases"].spec("default")
     assert spec.n_members == 8000 and not spec.static_axes()
 
 
@@ -198,9 +204,101 @@ def test_same_seed_gives_the_same_numbers():
     np.testing.assert_array_equal(a["W"].values, b["W"].values)
 
 
+def fake_run(spec: tm.Spec, w: np.ndarray, b: np.ndarray | None = None, diverged: np.ndarray | None = None):
+    """A Dataset shaped like a finished run of `spec` (dims seed × swept axes) whose final W per member is
+    `w` (member dims..., m, n): the geometry observables computed from it, b = `b` (default 0)."""
+    dims = ("seed", *spec.sweep)
+    shape = w.shape[:-2]
+    coords = {"seed": np.arange(shape[0]), **{k: np.asarray(v) for k, v in spec.sweep.items()},
+              **spec.system.coords(), "step": np.array([0, spec.steps])}
+    flat = w.reshape(-1, *w.shape[-2:])
+    geometry = [feature_geometry(jnp.asarray(x, jnp.float32)) for x in flat]
+    per_feature = {k: np.stack([np.asarray(g[k]) for g in geometry]).reshape(*shape, -1) for k in geometry[0]}
+    b = np.zeros((*shape, w.shape[-1])) if b is None else b
+    final = {"W": (w, ("hidden", "feature")), "b": (b, ("feature",)),
+             **{k: (v, ("feature",)) for k, v in per_feature.items()}}
+    data = {k: ((*dims, "step", *extra), np.stack([np.zeros_like(v), v], axis=len(dims)))
+            for k, (v, extra) in final.items()}
+    data["diverged_step"] = (dims, np.full(shape, -1) if diverged is None else diverged)
+    ds = xr.Dataset(data, coords=coords)
+    ds.attrs["config"] = json.dumps({"experiment": "fake", "preset": "fake", "spec": spec.to_dict()})
+    return ds
+
+
+def test_intro_counts_pentagons_at_sparsity_0_9_and_only_there():
+    """Seeds 0, 1 and 3 hold a regular pentagon at S = 0.9, seed 2 a square and a short fifth feature;
+    at S = 0 every seed holds the pentagon rotated: only the S = 0.9 share is the claim's."""
+    spec = REGISTRY["superposition-intro"].spec("tiny")                  # S = 0, 0.9; 2 seeds (4 here)
+    pentagon = regular_polygon(5)
+    square = np.concatenate([regular_polygon(4), [[0.1], [0.1]]], axis=1)
+    w = np.stack([np.stack([pentagon[::-1], shape]) for shape in (pentagon, pentagon, square, pentagon)])
+    summary = intro_summarize(fake_run(spec.set("seeds", 4), w)).to_json()
+    assert summary["pentagon_at_0.9"]["value"] == 0.75 and summary["pentagon_at_0.9"]["n"] == 4
+    assert summary["pentagon_fraction"] == {"0": 1.0, "0.9": 0.75}
+    assert summary["represented"] == {"0": 5.0, "0.9": 4.75}
+    assert summary["max_gap_error_at_0.9"]["2"] == pytest.approx(90 - 72)
+    assert summary["max_gap_error_at_0.9"]["0"] == pytest.approx(0, abs=1e-6)
+    without = intro_summarize(fake_run(spec.set("seeds", 4).with_sweep("density", (1.0,)), w[:, :1])).to_json()
+    assert "pentagon_at_0.9" not in without                                 # no S = 0.9: no claim value
+
+
+def test_phases_agreement_is_one_for_the_analytic_configurations_and_drops_with_a_wrong_seed():
+    """Every member gets the analytic lowest-loss configuration of its cell: all agreements are 1.
+    Then one of three seeds is same-sign shared everywhere: the majority still agrees, that seed
+    does not, and the lowest-loss seed never picks it."""
+    spec = grid_spec(side=5, seeds=3, steps=10, batch=16, log_every=10)
+    density, importance = np.array(spec.sweep["density"]), np.array(spec.sweep["importance"])
+    phase = analytic_phase(density[:, None], importance[None, :])
+    configurations = np.array([[[1.0, 0.0]], [[0.0, 1.0]], [[1.0, -1.0]]])
+    biases = np.stack([np.stack([[0, p / 2], [p / 2, 0], [0, 0]]) for p in density])     # (density, 3, 2)
+    w = np.broadcast_to(configurations[phase], (3, *phase.shape, 1, 2)).copy()
+    b = np.broadcast_to(np.take_along_axis(biases, phase[:, :, None], 1), (3, *phase.shape, 2)).copy()
+    exact = phases_summarize(fake_run(spec, w, b)).to_json()
+    assert exact["agreement_with_theory"] == exact["agreement_best_of_seeds"] == exact["agreement_members"] == 1
+    assert exact["agreement_per_seed"] == {"value": 1.0, "lo": 1.0, "hi": 1.0, "n": 3, "interval": "range",
+                                           "level": None}
+    assert exact["constant_baseline"] < 0.9      # a constant map cannot pass the claims' band
+    assert {k: v > 0 for k, v in exact["phase_fractions"]["analytic"].items()} == {
+        "not represented": True, "dedicated": True, "superposition": True, "same-sign shared": False}
+    w[2], b[2] = [[0.8, 0.8]], 0.0                                            # seed 2: same-sign shared
+    broken = phases_summarize(fake_run(spec, w, b)).to_json()
+    assert broken["agreement_with_theory"] == 1 and broken["agreement_best_of_seeds"] == 1
+    assert broken["agreement_per_seed"]["lo"] == 0 and broken["same_sign_by_seed"] == {"0": 0, "1": 0, "2": 1}
+    assert broken["agreement_members"] == pytest.approx(2 / 3)
+
+
+def test_geometry_finds_the_antipodal_plateau_of_constructed_weights():
+    """m = 4, n = 20: at the densest points 4 dedicated features (D* = 1), then 8 features in antipodal
+    pairs (D* = 1/2) over most of the sweep, then 10 features at 2/5 (pentagons): the mode is 1/2."""
+    spec = sweep_spec(n=20, m=4, log_min=-2.0, points=10, seeds=1, steps=10, log_every=10)
+    dedicated = np.hstack([np.eye(4), np.zeros((4, 16))])
+    pairs = np.hstack([np.kron(np.eye(4), [[1.0, -1.0]]), np.zeros((4, 12))])
+    pentagons = np.hstack([np.kron(np.eye(2), regular_polygon(5)), np.zeros((4, 10))])
+    layout = [dedicated] * 2 + [pairs] * 6 + [pentagons] * 2                  # densest first
+    w = np.stack(layout[::-1])[None]                                             # density ascends
+    summary = geometry_summarize(fake_run(spec, w)).to_json()
+    assert summary["dims_per_feature_plateau"]["value"] == pytest.approx(0.5, abs=1e-3)
+    assert summary["dims_per_feature_plateau"]["n"] == 8                         # D* 1/2 and 2/5 in the window
+    assert summary["at_fractions"] == 1.0
+    span = np.log10(1 / np.array(spec.sweep["density"]))
+    assert summary["plateau_span_decades"] == pytest.approx(span[2] - span[7])
+    assert sorted(summary["dims_per_feature"].values()) == pytest.approx([0.4] * 2 + [0.5] * 6 + [1.0] * 2)
+
+
 @pytest.mark.parametrize("name", ["superposition-phases", "superposition-geometry", "superposition-intro"])
-def test_every_preset_is_a_valid_spec(name):
-    experiment = get(name)
-    assert experiment.claims
+def test_every_preset_can_measure_its_claims(name):
+    """What each claim reads exists in every preset: S = 0.9 swept (intro), a grid crossing all three
+    analytic phases so that no constant map reaches the band (phases), a sparsity sweep of ≥ 1 decade (geometry)."""
+    experiment = REGISTRY[name]
     for preset in ("tiny", "default", "paper"):
-        assert isinstance(experiment.spec(preset).validate().system, Superposition)
+        spec = experiment.spec(preset).validate()
+        density = np.array(spec.sweep["density"])
+        if name == "superposition-intro":
+            assert np.isclose(density, 0.1).any()
+        elif name == "superposition-phases":
+            phase = analytic_phase(density[:, None], np.array(spec.sweep["importance"])[None, :])
+            assert set(np.unique(phase)) == {0, 1, 2}
+            low = min(c.accept[0] for c in experiment.claims)
+            assert max(np.mean(phase == k) for k in range(3)) < low
+        else:
+            assert np.log10(density.max() / density.min()) >= 1

@@ -1,29 +1,41 @@
-"""toymodels: populations of tiny neural networks trained in one compiled JAX program."""
+"""toymodels: populations of tiny neural networks trained in one compiled JAX program.
 
-from toymodels import tasks
-from toymodels.deep_linear import DeepLinear
-from toymodels.devices import use_cpu_cores
-from toymodels.engine import run
-from toymodels.graph_mlp import GraphMLP
-from toymodels.grokking_toy import GrokkingToy, SplitCensus
-from toymodels.modular_mlp import ModularMLP
-from toymodels.sae import SparseAutoencoder
-from toymodels.skills import Domino, Geometry, ParityTasksMLP, Resource, SquareTasksMLP
-from toymodels.sparse_parity import SparseParityMLP
-from toymodels.spec import ConfigError, Spec, System, geometric_steps
-from toymodels.store import RunFolder, finished_or, load, load_snapshots, load_spec
-from toymodels.superposition import Superposition
-from toymodels.transformer import Transformer
+Every public name is imported on first use (PEP 562), so `import toymodels` and the command
+line's `list`/`--help` do not pay for JAX until something needs it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __version__ = "0.1.0"
 
-SYSTEMS = (DeepLinear, Domino, Geometry, GraphMLP, GrokkingToy, ModularMLP, ParityTasksMLP, Resource,
-           SparseAutoencoder, SparseParityMLP, SplitCensus, SquareTasksMLP, Superposition, Transformer)
+# name -> module that defines it
+PUBLIC = {
+    "DeepLinear": "deep_linear", "Domino": "skills", "Geometry": "skills", "GraphMLP": "graph_mlp",
+    "GrokkingToy": "grokking_toy", "ModularMLP": "modular_mlp", "ParityTasksMLP": "skills",
+    "Resource": "skills", "SparseAutoencoder": "sae", "SparseParityMLP": "sparse_parity",
+    "SplitCensus": "grokking_toy", "SquareTasksMLP": "skills", "Superposition": "superposition",
+    "Transformer": "transformer",
+    "ConfigError": "spec", "Spec": "spec", "System": "spec", "geometric_steps": "spec",
+    "RunFolder": "store", "finished_or": "store", "load": "store", "load_snapshots": "store",
+    "load_spec": "store",
+    "run": "engine", "use_cpu_cores": "devices",
+}
+SYSTEM_NAMES = ("DeepLinear", "Domino", "Geometry", "GraphMLP", "GrokkingToy", "ModularMLP", "ParityTasksMLP",
+                "Resource", "SparseAutoencoder", "SparseParityMLP", "SplitCensus", "SquareTasksMLP",
+                "Superposition", "Transformer")
 
-__all__ = [
-    "SYSTEMS", "ConfigError", "DeepLinear", "Domino", "Geometry", "GraphMLP", "GrokkingToy", "ModularMLP",
-    "ParityTasksMLP", "Resource", "SparseAutoencoder", "SparseParityMLP", "Spec", "SplitCensus", "SquareTasksMLP",
-    "Superposition", "System", "Transformer",
-    "RunFolder", "finished_or", "load_spec",
-    "geometric_steps", "load", "load_snapshots", "run", "tasks", "use_cpu_cores",
-]
+
+def __getattr__(name: str) -> Any:
+    if name == "SYSTEMS":
+        return tuple(__getattr__(n) for n in SYSTEM_NAMES)
+    if name == "tasks":
+        return importlib.import_module("toymodels.tasks")
+    if name in PUBLIC:
+        return getattr(importlib.import_module(f"toymodels.{PUBLIC[name]}"), name)
+    raise AttributeError(f"module 'toymodels' has no attribute {name!r}")
+
+
+__all__ = ["SYSTEMS", "tasks", *PUBLIC]

@@ -71,8 +71,9 @@ def member_inputs(names: tuple[str, ...], dtype: np.dtype):
     return keys, {name: jax.ShapeDtypeStruct((1,), dtype) for name in names}
 
 
-def compiled_point(system: System, names: tuple[str, ...]):
-    """(abstract state, hp shapes, observation shapes, flops per step, compiled one-member chunk)."""
+def compiled_point(system: System, names: tuple[str, ...], compile: bool = True):
+    """(abstract state, hp shapes, observation shapes, flops per step, compiled one-member chunk or
+    None when `compile` is False)."""
     with jax.enable_x64(uses_x64(system)):
         dtype = np.float64 if uses_x64(system) else np.float32
         keys, hp = member_inputs(names, dtype)
@@ -81,20 +82,25 @@ def compiled_point(system: System, names: tuple[str, ...]):
         one = {k: jax.ShapeDtypeStruct((), dtype) for k in hp}
         member_state = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape[1:], x.dtype), state)
         cost = jax.jit(system.step).lower(member_state, one).cost_analysis() or {}
-        chunk = jax.jit(jax.vmap(chunk_program(system), in_axes=(None, 0, 0)))
-        compiled = chunk.lower(jax.ShapeDtypeStruct((), np.int32), state, hp).compile()
+        compiled = None
+        if compile:
+            chunk = jax.jit(jax.vmap(chunk_program(system), in_axes=(None, 0, 0)))
+            compiled = chunk.lower(jax.ShapeDtypeStruct((), np.int32), state, hp).compile()
     return state, hp, observed, float(cost.get("flops", 0.0)), compiled
 
 
-def program_plan(system: System, hparams: dict[str, float], timed_steps: int = 0) -> dict[str, Any]:
-    """Per-member bytes and FLOPs of one static point (compiled once), and its measured seconds per
-    member-step when `timed_steps` > 0 (timed for at most that many steps)."""
-    state, hp, observed, flops, compiled = compiled_point(system, tuple(sorted(hparams)))
+def program_plan(system: System, hparams: dict[str, float], timed_steps: int = 0,
+                 compile: bool = True) -> dict[str, Any]:
+    """Per-member bytes and FLOPs of one static point (compiled once, unless `compile` is False:
+    then `temporary_bytes` is None), and its measured seconds per member-step when `timed_steps` > 0
+    (timed for at most that many steps; needs `compile`)."""
+    state, hp, observed, flops, compiled = compiled_point(system, tuple(sorted(hparams)), compile)
     # The engine records every observation as result_type(dtype, float32) (ints become float64).
     record = sum(int(np.prod(x.shape[1:], dtype=np.int64)) * np.result_type(x.dtype, np.float32).itemsize
                  for x in observed.values())
     plan = {"state_bytes": tree_bytes(state), "record_bytes": record,
-            "temporary_bytes": int(compiled.memory_analysis().temp_size_in_bytes), "flops_per_step": flops}
+            "temporary_bytes": int(compiled.memory_analysis().temp_size_in_bytes) if compiled else None,
+            "flops_per_step": flops}
     if timed_steps:
         with jax.enable_x64(uses_x64(system)):
             plan["seconds_per_member_step"] = seconds_per_member_step(compiled, state, hp, hparams, timed_steps)
@@ -107,9 +113,10 @@ def point_hparams(spec: Spec, fixed: dict[str, Any]) -> dict[str, float]:
     return {**base, **{k: v[0] for k, v in spec.dynamic_axes().items()}}
 
 
-def memory_plan(spec: Spec, *, timed: bool = False) -> dict[str, Any]:
+def memory_plan(spec: Spec, *, timed: bool = False, compile: bool = True) -> dict[str, Any]:
     """Bytes and FLOPs per member of every static point of `spec`, and the totals for its members
-    (with `timed`, also each point's measured `seconds_per_member_step`).
+    (with `timed`, also each point's measured `seconds_per_member_step`; `compile=False`: abstract
+    evaluation only, in seconds, without the scratch bytes and the timing).
 
     Returns {"members" (per point), "records", "points": [{"point" (the values it fixes),
     per-member keys (see the module docstring), "state_total_bytes",
@@ -119,13 +126,14 @@ def memory_plan(spec: Spec, *, timed: bool = False) -> dict[str, Any]:
     merged (`results_total_bytes` adds up); `flops_per_step` is Σ over points of members · flops.
     """
     spec.validate()
+    require(compile or not timed, "a timed plan needs compiling")
     require(all(trained(system) for _, system in spec.systems()),
             f"{type(spec.system).__name__} is not trained by the engine (no init/step/observe): nothing to plan")
     members = spec.n_members
     records = len(spec.record_steps())
     points = []
     for fixed, system in spec.systems():
-        plan = program_plan(system, point_hparams(spec, fixed), spec.steps if timed else 0)
+        plan = program_plan(system, point_hparams(spec, fixed), spec.steps if timed else 0, compile)
         results = records * plan["record_bytes"] + DIVERGED_BYTES
         points.append({
             "point": fixed, **plan, "records": records, "results_bytes": results,
@@ -208,12 +216,15 @@ def format_plan(spec: Spec, plan: dict[str, Any], timing: dict[str, Any] | None 
         point = ", ".join(f"{k}={v}" for k, v in p["point"].items()) or "-"
         time_text = (f" | {human_seconds(spec.steps * -(-plan['members'] // timing['devices']) * s)}"
                      if timing and (s := timing["seconds_per_member_step"][i]) else "")
+        scratch = "not compiled" if p["temporary_bytes"] is None else p["temporary_bytes"]
         lines.append(f"{point} | {p['state_bytes']} | {p['results_bytes']} ({p['record_bytes']}) | "
-                     f"{p['temporary_bytes']} | {p['flops_per_step']:.4g}{time_text}")
+                     f"{scratch} | {p['flops_per_step']:.4g}{time_text}")
     lines += [
         f"state (largest point): {plan['state_peak_bytes']} B ({human_bytes(plan['state_peak_bytes'])})",
         f"results (all points): {plan['results_total_bytes']} B ({human_bytes(plan['results_total_bytes'])})",
-        f"scratch per member in a block (largest point): {max(p['temporary_bytes'] for p in plan['points'])} B",
+        (f"scratch per member in a block (largest point): {max(p['temporary_bytes'] for p in plan['points'])} B"
+         if plan["points"][0]["temporary_bytes"] is not None
+         else "scratch and time: not compiled (add --compile to compile each point, measure and time it)"),
         f"FLOPs per step (all members): {plan['flops_per_step']:.4g}",
     ]
     if timing:

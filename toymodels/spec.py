@@ -26,10 +26,12 @@ import itertools
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-import jax
 import numpy as np
+
+if TYPE_CHECKING:
+    import jax
 
 RUN_KEYS = ("seeds", "steps", "log_every", "log_steps", "snapshot_steps", "init")
 INIT_POLICIES = ("paired", "independent")

@@ -20,6 +20,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from toymodels.spec import require
+from toymodels.tasks.base import TaskData
+from toymodels.tasks.metrics import classification
 from toymodels.tasks.modular import split_key, train_mask
 
 
@@ -80,11 +82,12 @@ def split(key: jax.Array, p: int, fraction: jax.Array) -> jax.Array:
 
 
 @dataclass(frozen=True)
-class AdditionPairsTask:
+class AdditionPairsTask(TaskData):
     """All samples of p-symbol addition and one train/test split.
 
     a, b, labels, train: arrays of shape (p(p+1)/2,), a ≤ b, labels = a + b ∈ 0..2p−2.
-    Metric: accuracy = mean(prediction == label) over the train or test samples.
+    Metric: accuracy = mean(prediction == label) over the train or test samples (and the
+    cross-entropy of logits over the 2p − 1 sums, as `GrokkingToy(loss="ce")` observes it).
     """
 
     p: int
@@ -92,6 +95,11 @@ class AdditionPairsTask:
     b: np.ndarray
     labels: np.ndarray
     train: np.ndarray
+
+    def evaluate(self, predictions) -> dict[str, float]:
+        """{train_acc, test_acc} of predicted sums (N,) ints, or also {train_loss, test_loss}
+        (cross-entropy, nats) of logits (N, 2p − 1); N = p(p + 1)/2 in the order of `a`, `b`."""
+        return classification(predictions, self.labels, self.train, 2 * self.p - 1)
 
 
 def addition_pairs(p: int = 10, train_fraction: float = 0.82, seed: int = 0) -> AdditionPairsTask:

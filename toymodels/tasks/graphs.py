@@ -37,6 +37,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from toymodels.spec import require
+from toymodels.tasks.base import TaskData
+from toymodels.tasks.metrics import as_array, masked_mean, softplus
 from toymodels.tasks.modular import split_key, train_mask
 
 RELATIONS = ("parent", "child", "sibling", "grandparent", "ancestor", "descendant", "random")
@@ -133,14 +135,14 @@ def graph_split(
 
 
 @dataclass(frozen=True)
-class GraphTask:
+class GraphTask(TaskData):
     """A family-tree link-prediction task and one split.
 
     truth, train, inferable: bool arrays (R, N, N) indexed [relation, head, tail].
     test = ~train; non-inferable held-out positives = truth & ~train & ~inferable.
     parents: (N,) parent index per person (−1 in generation 0). relations: names of the R relations.
     Metric: a triple is predicted true when its logit > 0; recall on positives, specificity
-    on negatives.
+    on negatives (`evaluate`, the metrics `GraphMLP` observes).
     """
 
     relations: tuple[str, ...]
@@ -155,6 +157,58 @@ class GraphTask:
         held_out = self.truth & ~self.train
         return float(self.inferable.sum() / max(held_out.sum(), 1))
 
+    def evaluate(self, predictions) -> dict:
+        """Metrics of logits z (R, N, N) (a triple is said true when z > 0), as `GraphMLP` observes:
+
+        train_loss, test_loss   class-balanced BCE ½ mean_T softplus(−z) + ½ mean_¬T softplus(z)
+        train_acc, test_acc     balanced accuracy ½ (recall + specificity)
+        heldout_recall          recall on held-out true triples
+        inferable_recall, noninferable_recall   the same on inferable / non-inferable ones
+        test_specificity        share of held-out false triples said false
+        ideal_recall            share of held-out true triples that are inferable (no z needed)
+        relation_recall         (R,) held-out recall per relation
+        """
+        z = as_array(predictions, self.truth.shape, "predictions (logits)")
+        truth, train = self.truth, self.train
+        test, said = ~train, z > 0
+        held_out = truth & test
+
+        def bce(mask):
+            return 0.5 * (masked_mean(softplus(-z), mask & truth) + masked_mean(softplus(z), mask & ~truth))
+
+        def balanced(mask):
+            return 0.5 * (masked_mean(said, mask & truth) + masked_mean(~said, mask & ~truth))
+
+        return {
+            "train_loss": bce(train), "test_loss": bce(test),
+            "train_acc": balanced(train), "test_acc": balanced(test),
+            "heldout_recall": masked_mean(said, held_out),
+            "inferable_recall": masked_mean(said, self.inferable),
+            "noninferable_recall": masked_mean(said, held_out & ~self.inferable),
+            "test_specificity": masked_mean(~said, test & ~truth),
+            "ideal_recall": self.ideal_recall,
+            "relation_recall": masked_mean(said, held_out, axis=(1, 2)),
+        }
+
+
+@dataclass(frozen=True)
+class GraphStitchingTask(GraphTask):
+    """The family-tree task of the `graph-stitching` study: one graph and one split shared by every
+    member (the split of the smallest train fraction), on which stitched networks A → B are scored.
+
+    Metric (`evaluate`): balanced test accuracy of the stitched logits; with `reference` (the top
+    network B's own logits) also B's own accuracy and the stitching penalty acc(B) − acc(A → B).
+    """
+
+    def evaluate(self, predictions, reference=None) -> dict:
+        """{test_acc} of stitched logits (R, N, N); with reference logits also
+        {own_acc, penalty = own_acc − test_acc}."""
+        out = {"test_acc": GraphTask.evaluate(self, predictions)["test_acc"]}
+        if reference is not None:
+            own = GraphTask.evaluate(self, reference)["test_acc"]
+            out |= {"own_acc": own, "penalty": own - out["test_acc"]}
+        return out
+
 
 def family_graph(
     n_generations: int = 4, generation_size: int = 8, train_fraction: float = 0.8, seed: int = 0
@@ -166,3 +220,11 @@ def family_graph(
     train, inferable = graph_split(truth, jax.random.PRNGKey(seed), jnp.float32(train_fraction))
     return GraphTask(RELATIONS, random_parents(n_generations, generation_size, seed), truth,
                      np.asarray(train), np.asarray(inferable))
+
+
+def graph_stitching(n_generations: int = 4, generation_size: int = 8, train_fraction: float = 0.8,
+                    seed: int = 0) -> GraphStitchingTask:
+    """The graph and shared split of a `graph-stitching` run: `GraphMLP(graph_seed=seed)` at the
+    smallest train fraction of the run (`experiments.graph_stitching.shared_split`)."""
+    task = family_graph(n_generations, generation_size, train_fraction, seed)
+    return GraphStitchingTask(task.relations, task.parents, task.truth, task.train, task.inferable)

@@ -9,6 +9,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from toymodels.spec import require
+from toymodels.tasks.base import TaskData
+from toymodels.tasks.metrics import classification
 
 OPERATIONS = ("add", "subtract", "multiply")
 SPLIT_STREAM = 1  # fold_in(PRNGKey(seed), SPLIT_STREAM) draws the train/test split
@@ -35,11 +37,12 @@ def split_key(seed_key: jax.Array) -> jax.Array:
 
 
 @dataclass(frozen=True)
-class ModularTask:
+class ModularTask(TaskData):
     """All p² pairs of a modular operation and one train/test split.
 
     a, b, labels, train: int/int/int/bool arrays of shape (p²,), ordered by index a·p + b.
-    Metric: accuracy = mean(argmax logits == labels) over the train or test pairs.
+    Metric: accuracy = mean(argmax logits == labels) over the train or test pairs; cross-entropy
+    (nats) of the logits, as `ModularMLP` and `Transformer` observe them.
     """
 
     p: int
@@ -52,6 +55,16 @@ class ModularTask:
     @staticmethod
     def accuracy(logits: np.ndarray, labels: np.ndarray) -> float:
         return float(np.mean(np.argmax(logits, axis=-1) == labels))
+
+    def evaluate(self, predictions) -> dict[str, float]:
+        """{train_acc, test_acc} and, for logits, {train_loss, test_loss} (cross-entropy, nats).
+
+        predictions: logits (p², p) or (p, p, p) indexed [a, b], or predicted labels (p²,) ints.
+        """
+        x = np.asarray(predictions)
+        if x.shape == (self.p, self.p, self.p):
+            x = x.reshape(self.p * self.p, self.p)
+        return classification(x, self.labels, self.train, self.p)
 
 
 def modular_arithmetic(p: int = 59, op: str = "add", train_fraction: float = 0.8, seed: int = 0) -> ModularTask:

@@ -28,6 +28,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from toymodels.spec import require
+from toymodels.tasks.base import TaskData
+from toymodels.tasks.metrics import BITS, as_array, cross_entropy
 
 SUBSETS, DATA, TRAIN, TEST = 1, 2, 3, 4
 
@@ -120,13 +122,15 @@ def per_task_bits(key: jax.Array, n_tasks: int, per_task: int, n: int) -> jax.Ar
 
 
 @dataclass(frozen=True)
-class SparseParityTask:
+class SparseParityTask(TaskData):
     """One draw of multitask sparse parity.
 
     subsets (n_tasks, k) int; probs (n_tasks,) = P(task i);
     train_x (D, n_tasks + n) uint8, train_y (D,) int, train_task (D,) int — the finite dataset;
     test_x (n_tasks, per_task, n_tasks + n) uint8, test_y (n_tasks, per_task) — per-task test sets.
     Metric: cross-entropy in bits of 2 logits; chance = 1 bit; Bayes loss 0 for every task.
+    Stream: `sample(key, batch)` (jittable, `batch` static) draws an online batch;
+    `step_key(t)` is the key of step t of a `SparseParityMLP` member of seed `seed`.
     """
 
     alpha: float
@@ -137,6 +141,37 @@ class SparseParityTask:
     train_task: np.ndarray
     test_x: np.ndarray
     test_y: np.ndarray
+    seed: int = 0
+
+    @property
+    def n_tasks(self) -> int:
+        return len(self.probs)
+
+    @property
+    def n(self) -> int:
+        return self.train_x.shape[1] - self.n_tasks
+
+    def step_key(self, step: int | jax.Array) -> jax.Array:
+        """fold_in(fold_in(PRNGKey(seed), TRAIN), step): the online batch key of training step `step`."""
+        return jax.random.fold_in(jax.random.fold_in(jax.random.PRNGKey(self.seed), TRAIN), step)
+
+    def sample(self, key: jax.Array, batch: int) -> tuple[jax.Array, jax.Array, jax.Array]:
+        """(x (batch, n_tasks + n) float32, y (batch,) int32, task ids (batch,)): a fresh online
+        batch, pure JAX (jit with `batch` static: `jax.jit(task.sample, static_argnums=1)`)."""
+        tasks, bits = sample(key, jnp.asarray(self.probs), batch, self.n)
+        return (inputs(tasks, bits, self.n_tasks), parity(bits, jnp.asarray(self.subsets), tasks),
+                tasks)
+
+    def evaluate(self, predictions) -> dict:
+        """Metrics of logits (n_tasks, test_per_task, 2) on `test_x`, as `SparseParityMLP` observes:
+        subtask_loss (n_tasks,) mean CE in bits, subtask_acc (n_tasks,), and their
+        frequency-weighted means test_loss = Σ_i p_i subtask_loss_i, test_acc."""
+        logits = as_array(predictions, (*self.test_y.shape, 2), "predictions (logits)")
+        loss = BITS * cross_entropy(logits, self.test_y).mean(axis=1)
+        acc = (np.argmax(logits, axis=-1) == self.test_y).mean(axis=1)
+        probs = self.probs.astype(np.float64)
+        return {"test_loss": float(probs @ loss), "test_acc": float(probs @ acc),
+                "subtask_loss": loss, "subtask_acc": acc}
 
 
 def multitask_sparse_parity(
@@ -153,7 +188,7 @@ def multitask_sparse_parity(
     require(test_per_task >= 1, f"test_per_task must be >= 1, got {test_per_task}")
     arrays = draw_task(jax.random.PRNGKey(seed), jnp.float32(alpha), n_tasks, n, k, samples,
                        test_per_task)
-    return SparseParityTask(alpha, *(np.asarray(a) for a in arrays))
+    return SparseParityTask(alpha, *(np.asarray(a) for a in arrays), seed=seed)
 
 
 @partial(jax.jit, static_argnums=(2, 3, 4, 5, 6))
