@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PACKAGE = "toymodels.experiments"
-NOT_STUDIES = ("__init__", "catalog", "study", "cli", "ledger", "common", "sweep_report", "fit", "paper_presets")
+NOT_STUDIES = ("__init__", "catalog", "study", "cli", "ledger", "common", "sweep_report", "fit", "paper_presets",
+               "shards")
 
 
 @dataclass(frozen=True)

@@ -23,10 +23,8 @@ libsvm's hinge, balanced accuracy instead of accuracy. The authors' SVM (plot_in
 separates survivors in the (g_k, S_k(0)) plane: that is `svm_accuracy/both`.
 
 summary.json keys:
-    circles_by_d      {d: {value, lo, hi, n, interval, level}} circles over the fix = none seeds
-                      (Student-t 95 %)
-    circles_gain      {value, lo, hi, n, interval, level}: mean circles at the largest d − at the
-                      smallest d (Welch's 95 % t interval, interval "student-t")
+    circles_by_d      {d: Estimate} circles over the fix = none seeds (Student-t 95 %)
+    circles_gain      Estimate: mean circles at the largest d − at the smallest d (Welch 95 %, "student-t")
     control_gap       survivor overlap with a fixed embedding − with a fixed MLP
     settled_share, converged
     svm_accuracy      {"signal", "gradient", "both"}: held-out balanced accuracy
@@ -46,7 +44,6 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
-from scipy import stats
 
 from toymodels import ModularMLP, Spec
 from toymodels.experiments import Claim, Experiment, Figures, Summary, register
@@ -54,7 +51,7 @@ from toymodels.experiments.common import member_rows, spec_of
 from toymodels.plots import signal_trajectories, sweep_scatter
 from toymodels.plots.progress import survival_scatter
 from toymodels.theory.circles import circles
-from toymodels.theory.estimate import Estimate, student_t
+from toymodels.theory.estimate import Estimate, student_t, welch_difference
 from toymodels.theory.survivors import separability, settled
 
 EARLY_STEPS = 4  # g_k uses S_k(3) and S_k(4)
@@ -121,21 +118,6 @@ def overlap(alive: xr.DataArray) -> float:
     sets = [set(np.flatnonzero(alive.isel(seed=s).values)) for s in range(alive.sizes["seed"])]
     scores = [len(a & b) / len(a | b) for a, b in combinations(sets, 2) if a | b]
     return float(np.mean(scores)) if scores else float("nan")
-
-
-def welch_difference(a: np.ndarray, b: np.ndarray) -> Estimate:
-    """mean(a) − mean(b) with Welch's 95 % t interval, ± t_{0.975, ν} √(s²_a/n_a + s²_b/n_b) with
-    Welch–Satterthwaite ν (finite values only; lo = hi = value when either group has < 2 values or
-    both have zero variance)."""
-    a, b = a[np.isfinite(a)], b[np.isfinite(b)]
-    value = float(a.mean() - b.mean())
-    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
-    n = int(len(a) + len(b))
-    if len(a) < 2 or len(b) < 2 or va + vb == 0:
-        return Estimate(value, value, value, n, "student-t", 0.95)
-    dof = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
-    half = float(stats.t.ppf(0.975, dof) * np.sqrt(va + vb))
-    return Estimate(value, value - half, value + half, n, "student-t", 0.95)
 
 
 @dataclass(frozen=True)

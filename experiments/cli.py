@@ -47,8 +47,19 @@ def build_parser() -> argparse.ArgumentParser:
                      help="save the training state at most this often (default: 10)")
     run.add_argument("--plan", action="store_true",
                      help="print the static points, members, bytes and FLOPs from abstract evaluation; do not train")
+    run.add_argument("--shard", metavar="I/N", help="train shard I of N of the sweep's static points only "
+                     "(merge the finished shards with `toymodels merge DIR`)")
+    run.add_argument("--shards", type=int, metavar="N", help="with --launcher: submit N shards as one job array")
+    run.add_argument("--launcher", choices=("slurm", "local"), help="run the --shards as a submitit job array")
+    run.add_argument("--partition", help="Slurm partition (--launcher slurm)")
+    run.add_argument("--time-min", type=int, default=60, help="job time limit in minutes (default: 60)")
+    run.add_argument("--gpus-per-task", type=int, default=0, help="GPUs per shard (default: 0)")
+    run.add_argument("--parallelism", type=int, default=16, help="array tasks running at once (default: 16)")
+    run.add_argument("--no-wait", action="store_true", help="return after submitting (merge later)")
     run.add_argument("--compile", action="store_true",
                      help="with --plan: also compile each static point for its scratch memory and an estimated time")
+    merge = commands.add_parser("merge", help="merge the finished shards of a sharded run and report on it")
+    merge.add_argument("dir")
     report = commands.add_parser("report", help="redo the figures and summary.json of a finished run")
     report.add_argument("dir")
     report.add_argument("--phase", metavar="X,Y", help="draw the phase map and heatmaps over these two swept axes")
@@ -111,6 +122,12 @@ def build_spec(args: argparse.Namespace) -> Spec:
         spec = spec.set("seeds", args.seeds)
     if args.compile and not args.plan:
         raise ConfigError("--compile goes with --plan")
+    if args.shard and (args.shards or args.launcher):
+        raise ConfigError("give --shard I/N (one shard here) or --shards N --launcher (all of them), not both")
+    if bool(args.shards) != bool(args.launcher):
+        raise ConfigError("--shards N and --launcher go together")
+    if (args.shard or args.shards) and experiment.train is not None:
+        raise ConfigError(f"{args.name} trains several engine runs of its own; it cannot be sharded")
     if args.checkpoint_seconds < 0:
         raise ConfigError(f"--checkpoint-seconds must be >= 0, got {args.checkpoint_seconds}")
     experiment.check(spec.validate())
@@ -137,9 +154,58 @@ def command_run(args: argparse.Namespace) -> None:
         out = Path("runs") / f"{args.name}-{args.preset}-{digest.hexdigest()[:8]}"
     else:
         out = Path(args.out)
+    if args.shard or args.shards:
+        run_shards(args, spec, out, metadata)
+        return
     run_and_report(args.name, args.preset, spec, out, quiet=args.quiet, checkpoint_seconds=args.checkpoint_seconds)
     print(f"results: {out}/{'results.zarr'}  summary: {out}/{SUMMARY}  figures: "
           + ", ".join(str(p.name) for p in sorted(out.glob("*.png"))))
+
+
+def run_shards(args: argparse.Namespace, spec: Spec, out: Path, metadata: dict) -> None:
+    """--shard I/N: train one shard here; --shards N --launcher: submit all, wait, merge."""
+    from toymodels import engine
+    from toymodels.experiments.shards import Launcher, launch, parse_shard
+
+    if args.shard:
+        index, count = parse_shard(args.shard)
+        points = engine.run_shard(spec, out, index, count, quiet=args.quiet,
+                                  checkpoint_seconds=args.checkpoint_seconds, metadata=metadata)
+        print(f"shard {index}/{count} of {out}: trained static points {', '.join(map(str, points))}; "
+              f"when every shard has finished: toymodels merge {out}")
+        return
+    engine.check_shards(spec, 0, args.shards)
+    launcher = Launcher(args.launcher, args.partition, args.time_min, args.gpus_per_task, args.parallelism)
+    failed = launch(spec, out, args.shards, launcher, metadata, wait=not args.no_wait,
+                    checkpoint_seconds=args.checkpoint_seconds)
+    require(not failed, f"shards {', '.join(f'{i}/{args.shards}' for i in failed)} failed twice; "
+                        f"see {out}/jobs; re-run this command to resume them")
+    if args.no_wait:
+        print(f"submitted {args.shards} shards of {out}; when they have finished: toymodels merge {out}")
+        return
+    merge_run(out)
+
+
+def merge_run(out: Path) -> None:
+    """Merge the finished points of a sharded run (refusing while some are missing), then report."""
+    from toymodels import engine
+    from toymodels.experiments import write_report
+    from toymodels.experiments.common import spec_of_config
+    from toymodels.experiments.shards import missing_shards
+    from toymodels.store import read_config
+
+    config = read_config(out)
+    spec = spec_of_config(config)
+    missing = missing_shards(spec, out)
+    require(not missing, f"{out} is not finished: shard(s) {', '.join(missing)} still to run")
+    engine.run(spec, out, quiet=True, metadata={k: v for k, v in config.items() if k != "spec"})
+    _, figures = write_report(config.get("experiment"), out)
+    print(f"merged {out}: results {out}/results.zarr  summary {out}/{SUMMARY}  figures: "
+          + (", ".join(f"{f}.png" for f in figures) or "none"))
+
+
+def command_merge(args: argparse.Namespace) -> None:
+    merge_run(Path(args.dir))
 
 
 def command_report(args: argparse.Namespace) -> None:
@@ -220,17 +286,17 @@ def enable_compilation_cache() -> None:
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
-        if args.command in ("run", "report", "reproduce", "fit"):
+        if args.command in ("run", "report", "merge", "reproduce", "fit"):
             import matplotlib
 
             matplotlib.use("Agg")  # files only: the command line never opens a window
-        if args.command in ("run", "reproduce"):
+        if args.command in ("run", "reproduce", "merge"):
             from toymodels.devices import use_cpu_cores
 
             use_cpu_cores()
             enable_compilation_cache()
         commands = {"list": command_list, "keys": command_keys, "run": command_run, "report": command_report,
-                    "reproduce": command_reproduce, "fit": command_fit}
+                    "merge": command_merge, "reproduce": command_reproduce, "fit": command_fit}
         commands[args.command](args)
     except ConfigError as error:
         print(f"toymodels: error: {error}", file=sys.stderr)

@@ -22,13 +22,15 @@ def config_of(ds: xr.Dataset) -> dict[str, Any]:
 
 
 def spec_of(ds: xr.Dataset) -> Spec:
-    """The `Spec` the run was made with (its system found among toymodels' systems and those of the
-    registered experiments' presets)."""
-    from toymodels import SYSTEMS
-    from toymodels.experiments import REGISTRY
+    """The `Spec` the run was made with."""
+    return spec_of_config(config_of(ds))
 
-    studies = {type(e.spec(p).system) for e in REGISTRY.values() for p in e.presets}
-    return Spec.from_dict(config_of(ds)["spec"], (*SYSTEMS, *studies))
+
+def spec_of_config(config: dict[str, Any]) -> Spec:
+    """The `Spec` of a stored config (its system found by name among `toymodels.SYSTEMS`)."""
+    from toymodels import SYSTEMS
+
+    return Spec.from_dict(config["spec"], SYSTEMS)
 
 
 def member_dims(ds: xr.Dataset) -> tuple[str, ...]:

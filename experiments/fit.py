@@ -72,7 +72,7 @@ def fit_run(run: str | Path, var: str, model: str, fit_fraction: float = DEFAULT
     run = Path(run)
     flat, var_dim = observable(load(run), var)
     fit = fit_ode(flat, MODELS[model], fit_fraction, var_dim)
-    median = {key: member_range(getattr(fit, key).values, center="median").value
+    median = {key: member_range(getattr(fit, key).values, center="median", keep_infinite=True).value
               for key in ("one_step_r2", "r2_in", "r2_out")}
     result = {
         "var": var, "model": model, "fit_fraction": fit_fraction, "fit_records": fit.fit_records,

@@ -27,13 +27,10 @@ report writes only summary.json and PNGs and `summarize` stays pure. The fitted 
 run are one call away: `fit_ode(signal, Linear(alpha=…), FIT_FRACTION, "freq")`.
 
 summary.json (held-out seeds):
-    one_step_r2          {"linear", "lasso", "glv"}: {value: median, lo: min, hi: max, n, interval "range"}
-                         over members
-    rollout_r2_unseen    {"linear", "glv"}: the same over members of the rollout R² past the window
-                         (a rollout that overflows, R² −inf, is left out of the range)
+    one_step_r2          {"linear", "lasso", "glv"}: Estimate, median over members (lo..hi: range)
+    rollout_r2_unseen    {"linear", "glv"}: the same, rollout R² past the window (overflow, −inf, left out)
     survivors            {"linear", "glv", "initial_signal", "early_gradient": {"precision", "recall"}}
-    survivors_best_ode   {"model", "precision", "recall"}: the ODE (linear or glv) with the better
-                         min(precision, recall) on the calibration seeds, scored on the held-out ones
+    survivors_best_ode   {"model", "precision", "recall"}: the ODE (linear or glv) chosen on calibration seeds
     survivors_persistence {"precision", "recall"} of the persistence baseline
     fit_fraction, n_seeds_heldout, n_seeds_calibration, settled_fraction, calibration (choices)
 """
@@ -181,7 +178,7 @@ def summarize(ds: xr.Dataset) -> FrequencyCompetitionSummary:
     held_values = lambda da: da.values[heldout.values]  # noqa: E731
     return FrequencyCompetitionSummary(
         one_step_r2={k: member_range(v[heldout.values], center="median") for k, v in one_step.items()},
-        rollout_r2_unseen={m: member_range(held_values(chosen[m].r2_out), center="median")
+        rollout_r2_unseen={m: member_range(held_values(chosen[m].r2_out), center="median", keep_infinite=True)
                            for m in ("linear", "glv")},
         survivors={m: {"precision": s.overall_precision, "recall": s.overall_recall}
                    for m, s in scores.items() if m not in ("persistence", "best_ode")},

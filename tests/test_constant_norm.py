@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import json
-
 import jax
 import jax.numpy as jnp
+import matplotlib.pyplot as plt
 import numpy as np
 import optax
 import pytest
+import xarray as xr
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from toymodels import ConfigError, ModularMLP, Spec, run
+from toymodels import ConfigError, ModularMLP, Spec, load, run
 from toymodels.constant_norm import optimizer_step, rescale_to_norm
-from toymodels.experiments.cli import main
+from toymodels.experiments import constant_norm
 
 SMALL = dict(p=11, d=8, width=16)
 
@@ -87,14 +87,48 @@ def test_optimizer_step_projects_the_whole_tree_or_one_part(target, seed):
     np.testing.assert_allclose(part["e"], reference["e"], rtol=1e-6)
 
 
-def test_constant_norm_experiment_tiny_through_cli(tmp_path):
+def test_delays_and_their_ratio_on_hand_made_curves():
+    """Seeds' accuracies cross 0.9 at known steps: the delay per mode, its seed range, the seeds that never
+    grok, and the ratio of the mode means follow by hand."""
+    steps = np.arange(0, 1001, 50)
+    crossings = {(False, 1.0): [(100, 700), (100, 900)], (True, 0.0): [(50, 250), (100, 400)],
+                 (False, 0.0): [(100, None), (50, None)], (True, 1.0): [(100, 300), (150, 350)]}
+    shape = (2, 2, 2, len(steps))  # constant_norm, wd, seed, step
+    train, test = np.zeros(shape), np.zeros(shape)
+    for (cn, wd), members in crossings.items():
+        for seed, (t_train, t_test) in enumerate(members):
+            train[int(cn), int(wd), seed] = steps >= t_train
+            test[int(cn), int(wd), seed] = steps >= (t_test if t_test is not None else 2000)
+    dims = ("constant_norm", "wd", "seed", "step")
+    ds = xr.Dataset({"train_acc": (dims, train), "test_acc": (dims, test), "weight_norm": (dims, np.ones(shape))},
+                    coords={"constant_norm": [False, True], "wd": [0.0, 1.0], "seed": [0, 1], "step": steps})
+    summary = constant_norm.summarize(ds)
+    adamw, constant = summary.grokking_delay["adamw"], summary.grokking_delay["constant_norm"]
+    assert (adamw.value, adamw.lo, adamw.hi, adamw.n) == (700.0, 600.0, 800.0, 2)
+    assert (constant.value, constant.lo, constant.hi) == (250.0, 200.0, 300.0)
+    assert summary.grokking_delay["adamw_wd0"].value is None and summary.n_never == {
+        "adamw": 0, "constant_norm": 0, "adamw_wd0": 2, "constant_norm_wd1": 0}
+    assert summary.delay_ratio == pytest.approx(250 / 700)
+    assert summary.to_json()["grokking_delay"]["adamw"]["interval"] == "range"
+
+
+def test_delay_ratio_band_refuses_no_change():
+    """The claim's band excludes a ratio of 1 (no change) and anything within one logging interval of it."""
+    (claim,) = [c for c in constant_norm.CLAIMS if c.key == "delay_ratio"]
+    low, high = claim.accept
+    assert low is None and high < 1 - 50 / 1000  # one 50-step interval of a delay below 1000 steps
+
+
+def test_constant_norm_experiment_tiny(tmp_path):
     out = tmp_path / "run"
-    assert main(["run", "constant-norm", "--preset", "tiny", "--out", str(out), "--quiet"]) == 0
-    summary = json.loads((out / "summary.json").read_text())
+    run(constant_norm.tiny(), out, quiet=True, metadata={"experiment": "constant-norm", "preset": "tiny"})
+    ds = load(out)
+    summary = constant_norm.summarize(ds).to_json()
     assert set(summary["grokking_delay"]) == {"adamw", "constant_norm", "adamw_wd0", "constant_norm_wd1"}
     norms = summary["weight_norm"]
     # constant norm: ‖θ‖ stays at α‖θ₀‖ = 0.8 × the unconstrained start; AdamW's norm moves
     assert norms["constant_norm"]["final"] == pytest.approx(norms["constant_norm"]["initial"], rel=1e-4)
     assert norms["constant_norm"]["initial"] == pytest.approx(0.8 * norms["adamw"]["initial"], rel=1e-4)
     assert abs(norms["adamw_wd0"]["final"] - norms["adamw_wd0"]["initial"]) > 1e-2
-    assert (out / "constant-norm-curves.png").exists()
+    assert set(constant_norm.figures(ds, constant_norm.summarize(ds))) == {"constant-norm-curves"}
+    plt.close("all")

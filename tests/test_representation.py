@@ -3,13 +3,15 @@
 
 from __future__ import annotations
 
-import json
-
+import matplotlib.pyplot as plt
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from toymodels.experiments.cli import main
+import toymodels as tm
+from toymodels.experiments import critical_fraction as critical_fraction_study
+from toymodels.spec import ConfigError
 from toymodels.store import load
 from toymodels.tasks.addition_pairs import n_samples, pairs
 from toymodels.theory.representation import (
@@ -126,34 +128,56 @@ def test_ideal_accuracy_never_below_predicted_for_a_random_representation():
         assert ideal >= predicted
 
 
-def test_critical_fraction_tiny_preset_through_cli(tmp_path):
+def train_census(spec, out, preset="tiny"):
+    return critical_fraction_study.train(spec, out, quiet=True,
+                                         metadata={"experiment": "critical-fraction", "preset": preset})
+
+
+def test_critical_fraction_tiny_preset(tmp_path):
     out = tmp_path / "run"
-    assert main(["run", "critical-fraction", "--preset", "tiny", "--out", str(out), "--quiet"]) == 0
-    summary = json.loads((out / "summary.json").read_text())
+    spec = critical_fraction_study.tiny()
+    train_census(spec, out)
+    assert tm.load_spec(out) == spec  # the census's settings come back from the folder alone
+    ds = load(out)
+    summary = critical_fraction_study.summarize(ds).to_json()
     assert 0.35 < summary["r_c"] < 0.45  # the paper: r_c ≈ 0.4 for p = 10
     assert summary["n_unique"]["13"] == 0 and summary["p_unique"]["55"] == 1.0
-    assert (out / "critical-fraction.png").stat().st_size > 0 and (out / "results.zarr").exists()
-    assert main(["report", str(out)]) == 0  # the stored run is enough to redo the report
     assert set(summary["rqi_steps_vs_fraction"]) == {"0.5545", "0.9909"}  # n_train 30 and 54
     lam = summary["lambda3_vs_fraction"]
-    assert lam["0.9909"]["mean"] > lam["0.5545"]["mean"] > 1e-8  # more data, stiffer constraints
-    assert len(summary["flow_r2"]["members"]) == 4 and (out / "effective-flow.png").exists()
-    assert main(["run", "critical-fraction", "--preset", "tiny", "--sweep", "p=5,7",
-                 "--out", str(tmp_path / "bad"), "--quiet"]) == 2
-    for bad in ("dynamics_steps=120", "dynamics_seeds=0"):
-        assert main(["run", "critical-fraction", "--preset", "tiny", "--set", bad,
-                     "--out", str(tmp_path / "refused"), "--quiet"]) == 2
-    assert not (tmp_path / "refused").exists()
+    assert lam["0.9909"]["value"] > lam["0.5545"]["value"] > 1e-8  # more data, stiffer constraints
+    assert lam["0.9909"]["interval"] == "range" and lam["0.9909"]["n"] == 2
+    assert len(summary["flow_r2"]["members"]) == 4
+    dynamics = load(out / "parts" / "dynamics")  # the dynamics part lives where RunFolder.part puts it
+    steps = summary["rqi_steps_vs_fraction"]["0.9909"]
+    t = critical_fraction_study.rqi_steps(dynamics).sel(train_fraction=0.9909).values
+    assert (steps["lo"], steps["hi"]) == (t.min(), t.max())
+    drawn = critical_fraction_study.figures(ds, critical_fraction_study.summarize(ds))
+    assert set(drawn) == {"critical-fraction", "rqi-steps", "effective-flow"}
+    plt.close("all")
+
+
+def test_critical_fraction_refuses_sweeps_and_bad_dynamics_settings(tmp_path):
+    spec = critical_fraction_study.tiny()
+    with pytest.raises(ConfigError):
+        train_census(spec.with_sweep("p", ["5", "7"]), tmp_path / "bad")
+    for key, value in (("dynamics_steps", "120"), ("dynamics_seeds", "0")):
+        with pytest.raises(ConfigError):
+            spec.set(key, value)
+    assert not (tmp_path / "bad").exists()
 
 
 def test_critical_fraction_dynamics_settings_size_its_dynamics_part(tmp_path):
     out = tmp_path / "run"
-    assert main(["run", "critical-fraction", "--preset", "tiny", "--set", "dynamics_seeds=1",
-                 "--set", "dynamics_steps=100", "--out", str(out), "--quiet"]) == 0
-    dynamics = load(out / "dynamics")
+    spec = critical_fraction_study.tiny().set("dynamics_seeds", "1").set("dynamics_steps", "100")
+    train_census(spec, out)
+    dynamics = load(out / "parts" / "dynamics")
     assert dynamics.sizes["seed"] == 1 and int(dynamics["step"].max()) == 100
-    assert main(["run", "critical-fraction", "--preset", "tiny", "--set", "dynamics_steps=0", "--plan"]) == 2
-    assert main(["run", "critical-fraction", "--preset", "tiny", "--set", "dynamics_steps=0",
-                 "--out", str(tmp_path / "none"), "--quiet"]) == 0
-    assert not (tmp_path / "none" / "dynamics").exists()
-    assert "rqi_steps_vs_fraction" not in json.loads((tmp_path / "none" / "summary.json").read_text())
+    none = critical_fraction_study.tiny().set("dynamics_steps", "0")
+    assert critical_fraction_study.parts(none, "tiny") == {}
+    train_census(none, tmp_path / "none")
+    assert not (tmp_path / "none" / "parts").exists()
+    summary = critical_fraction_study.summarize(load(tmp_path / "none")).to_json()
+    assert summary["rqi_steps_vs_fraction"] is None and summary["flow_r2"] is None
+    assert set(critical_fraction_study.figures(load(tmp_path / "none"), critical_fraction_study.summarize(
+        load(tmp_path / "none")))) == {"critical-fraction"}
+    plt.close("all")

@@ -14,8 +14,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import toymodels as tm
-from toymodels.experiments import REGISTRY, domino_two_tasks, skills_mlp, skills_modularity  # noqa: F401
-from toymodels.experiments import skills_scaling, skills_zipf  # noqa: F401
+from toymodels.experiments import (  # noqa: F401 (importing a study registers it)
+    REGISTRY,
+    domino_two_tasks,
+    skills_mlp,
+    skills_modularity,
+    skills_scaling,
+    skills_zipf,
+)
 from toymodels.spec import ConfigError
 
 

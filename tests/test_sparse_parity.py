@@ -101,7 +101,7 @@ def test_test_sets_in_chunks_give_every_subtask_its_own_loss(chunk, monkeypatch)
     loss, acc = jax.jit(system.test_metrics)(state)
     bits = per_task_bits(jax.random.fold_in(state.key, TEST), 7, 5, 10).reshape(-1, 10)
     tasks = jnp.repeat(jnp.arange(7), 5)
-    logits = system.model.apply({"params": state.params}, inputs(tasks, bits, 7))
+    logits = system.logits(state.params, inputs(tasks, bits, 7))
     labels = parity(bits, state.subsets, tasks)
     nats = -jnp.take_along_axis(jax.nn.log_softmax(logits), labels[:, None], axis=1)[:, 0]
     np.testing.assert_allclose(loss, nats.reshape(7, 5).mean(1) / np.log(2), rtol=1e-5)
@@ -129,3 +129,21 @@ def test_training_learns_the_frequent_subtask_from_chance():
     assert float(loss.isel(step=-1, subtask=0)) < 0.1
     weighted = float((loss.isel(step=-1) * task_probabilities(2, 0.4)).sum())
     assert float(ds["test_loss"].isel(seed=0, step=-1)) == pytest.approx(weighted, rel=1e-5)
+
+
+def test_initial_parameters_are_those_of_the_flax_version():
+    """Regression pin: the first values of each parameter at PRNGKey(0), as drawn by the former Flax
+    MLP (same names, same per-parameter keys), and the network is Linear → ReLU → Linear."""
+    system = SparseParityMLP(n_tasks=7, n=10, k=3, width=8, batch=32, test_per_task=5)
+    params = system.init_params(jax.random.PRNGKey(0))
+    first = {f"{layer}/{w}": np.asarray(params[layer][w]).ravel()[:2].tolist()
+             for layer in ("Dense_0", "Dense_1") for w in ("bias", "kernel")}
+    assert first == {"Dense_0/bias": [0.046889133751392365, 0.17326532304286957],
+                     "Dense_0/kernel": [-0.21693961322307587, 0.1253034770488739],
+                     "Dense_1/bias": [0.3134094476699829, 0.04276016727089882],
+                     "Dense_1/kernel": [0.0008650218951515853, 0.08216654509305954]}
+    assert sum(x.size for x in jax.tree.leaves(params)) == system.parameters
+    x = jax.random.uniform(jax.random.PRNGKey(1), (4, 17))
+    hidden = np.maximum(np.asarray(x) @ params["Dense_0"]["kernel"] + params["Dense_0"]["bias"], 0)
+    expected = hidden @ np.asarray(params["Dense_1"]["kernel"]) + np.asarray(params["Dense_1"]["bias"])
+    np.testing.assert_allclose(system.logits(params, x), expected, rtol=1e-5, atol=1e-6)

@@ -34,7 +34,3 @@ def circles(signal: xr.DataArray, p: int) -> xr.DataArray:
     alive = signal > circle_threshold(signal, p)
     return alive & (signal["freq"] >= 1) & (2 * signal["freq"] != p)
 
-
-def count_circles(signal: xr.DataArray, p: int) -> xr.DataArray:
-    """Number of circles: #{k ≥ 1 : S_k > 2·mean_j S_j}."""
-    return circles(signal, p).sum("freq")

@@ -5,10 +5,12 @@ Three ways to get an interval, each named for what it is:
     student_t(x)         mean ± t_{(1+level)/2, n−1} · sd/√n          (interval "student-t")
     bootstrap(x)         mean, percentile bootstrap over the values     (interval "bootstrap")
     bootstrap_difference(a, b)  mean(a) − mean(b), both groups resampled (interval "bootstrap")
+    welch_difference(a, b)      mean(a) − mean(b) ± t_ν √(s²_a/n_a + s²_b/n_b)  (interval "welch")
     member_range(x)      mean (or median), lo..hi = min..max            (interval "range")
 
 Every constructor drops non-finite values first and says how many it kept (`n`); with none left
-the value is None. `point(v)` is a number with no interval.
+the value is None (`member_range(keep_infinite=True)` keeps ±inf: a diverged rollout's R² = −inf
+is the worst score, not a missing one). `point(v)` is a number with no interval.
 """
 
 from __future__ import annotations
@@ -21,8 +23,8 @@ from typing import Any, Literal
 import numpy as np
 from scipy import stats
 
-Interval = Literal["student-t", "bootstrap", "range", "none"]
-INTERVALS: tuple[str, ...] = ("student-t", "bootstrap", "range", "none")
+Interval = Literal["student-t", "welch", "bootstrap", "range", "none"]
+INTERVALS: tuple[str, ...] = ("student-t", "welch", "bootstrap", "range", "none")
 
 
 @dataclass(frozen=True)
@@ -98,13 +100,32 @@ def student_t(values: Any, level: float = 0.95) -> Estimate:
     return Estimate(mean, mean - half, mean + half, n, "student-t", level)
 
 
-def member_range(values: Any, center: Literal["mean", "median"] = "mean") -> Estimate:
-    """Mean (or median) of the finite values, lo..hi = their min..max."""
-    x = finite_values(values)
+def member_range(values: Any, center: Literal["mean", "median"] = "mean", keep_infinite: bool = False) -> Estimate:
+    """Mean (or median) of the finite values (with ±inf too if `keep_infinite`), lo..hi = min..max."""
+    x = np.ravel(np.asarray(values, float))
+    x = x[~np.isnan(x)] if keep_infinite else x[np.isfinite(x)]
     if not len(x):
         return Estimate(None, n=0, interval="range")
     value = float(np.median(x)) if center == "median" else float(x.mean())
     return Estimate(value, float(x.min()), float(x.max()), len(x), "range")
+
+
+def welch_difference(a: Any, b: Any, level: float = 0.95) -> Estimate:
+    """mean(a) − mean(b) ± t_{(1+level)/2, ν} √(s²_a/n_a + s²_b/n_b), ν by Welch–Satterthwaite
+    (finite values only; lo = hi = value when a group has < 2 values or both have zero variance)."""
+    a, b = finite_values(a), finite_values(b)
+    n = len(a) + len(b)
+    if not len(a) or not len(b):
+        return Estimate(None, n=0, interval="welch", level=level)
+    value = float(a.mean() - b.mean())
+    if len(a) < 2 or len(b) < 2:
+        return Estimate(value, value, value, n, "welch", level)
+    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
+    if va + vb == 0:
+        return Estimate(value, value, value, n, "welch", level)
+    dof = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
+    half = float(stats.t.ppf((1 + level) / 2, dof) * np.sqrt(va + vb))
+    return Estimate(value, value - half, value + half, n, "welch", level)
 
 
 def bootstrap_interval(statistic: Callable[[np.ndarray], float], n: int, samples: int = 1000,

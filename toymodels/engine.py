@@ -486,6 +486,55 @@ def run(
     return store.finished_or(out, config, compute, write=writer())
 
 
+def run_shard(
+    spec: Spec,
+    out: str | Path,
+    index: int,
+    count: int,
+    *,
+    quiet: bool = False,
+    checkpoint_seconds: float = 10.0,
+    metadata: Mapping[str, Any] | None = None,
+    block: int | None = None,
+) -> list[int]:
+    """Train shard `index` of `count` of a sweep into `out`: the static points i ≡ index (mod count),
+    each resumable, in the layout `run` uses. Returns the points it trained.
+
+    The shards of one sweep run independently (job-array tasks: `toymodels run --shard I/N`); once
+    every point is finished, `run(spec, out)` (`toymodels merge`) merges them without training,
+    giving the numbers of an unsharded run on the same device layout."""
+    spec.validate()
+    check_shards(spec, index, count)
+    points = math.prod(spec.static_dims().values())
+    config = {**(metadata or {}), "spec": spec.to_dict()}
+    folder = store.RunFolder(out)
+    store.claim_run_folder(folder.path, config, write=writer())
+    if writer():
+        store.write_json_atomic(folder.shards, {"count": count})
+    attrs = store.provenance(config)
+    mine = [i for i in range(points) if i % count == index]
+    for i, point in enumerate(spec.points()):
+        if i in mine:
+            label = ", ".join(f"{k}={v}" for k, v in point.fixed.items())
+            run_program(point.system, spec, point, folder.point(i), attrs=attrs, label=label, quiet=quiet,
+                        checkpoint_seconds=checkpoint_seconds, block=block)
+    return mine
+
+
+def check_shards(spec: Spec, index: int, count: int) -> None:
+    """Shard `index` of `count` must exist and own at least one static point of the sweep."""
+    points = math.prod(spec.static_dims().values()) if spec.static_dims() else 0
+    require(points >= 1, "sharding needs a sweep with static axes (one program per point); this one has none")
+    require(1 <= count <= points and 0 <= index < count,
+            f"shard I/N needs 0 <= I < N <= {points} (the sweep's static points), got {index}/{count}")
+
+
+def unfinished_points(spec: Spec, out: str | Path) -> list[int]:
+    """The static points of `spec` whose store in `out` is not finished."""
+    folder = store.RunFolder(out)
+    return [i for i in range(math.prod(spec.static_dims().values())) if not store.is_complete(folder.point(i))]
+
+
 def train_points(spec: Spec, out: Path | None, attrs: Mapping[str, Any], **options: Any) -> xr.Dataset:
     """Every program of `spec`; without static dims the one program stores into `out/results.zarr`."""
     static = spec.static_dims()

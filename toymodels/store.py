@@ -4,6 +4,7 @@ Layout of `<out>/` (`RunFolder` is the one place that names these paths):
     config.json              what was asked for (experiment, preset, spec); a re-run must match it
     results.zarr             the Dataset (dims seed, swept hyperparameters, step, observable dims)
     points/point-NNN.zarr    one store per static point, when the sweep has static axes
+    shards.json              {"count": N} when the points were trained in N shards (job-array tasks)
     parts/<name>/            a whole run folder per engine run of a study that trains several
     *.snapshots.zarr         the training state (or `system.snapshot(state)`) at `snapshot_steps`
     *.checkpoint.npz         the latest state of an unfinished store (removed when it completes)
@@ -66,6 +67,11 @@ class RunFolder:
     def point(self, index: int) -> Path:
         """The store of static point `index` of a sweep with static axes."""
         return self.path / "points" / f"point-{index:03d}.zarr"
+
+    @property
+    def shards(self) -> Path:
+        """{"count": N}: the sweep was trained in N shards (`toymodels run --shard I/N`)."""
+        return self.path / "shards.json"
 
     def point_snapshots(self) -> list[Path]:
         return sorted((self.path / "points").glob("point-*.snapshots.zarr"))

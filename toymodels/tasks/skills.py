@@ -41,7 +41,8 @@ class ParityTasks(TaskData):
     x (samples, n_bits) float32 in {0, 1}; y (samples, K) float32 in {0, 1}; train (samples,) bool;
     bits: the K bit sets S_k; p_rare: the last task's loss share (1 = every sample).
     Metric (`evaluate`): acc[k] = mean_train [(f_k > 0.5) = y_k], test_acc[k] on the held-out
-    inputs, loss = train MSE mean_{train, k} (f_k − y_k)², as `ParityTasksMLP` observes.
+    inputs (NaN without held-out inputs; the system records 0), loss = train MSE
+    mean_{train, k} (f_k − y_k)², as `ParityTasksMLP` observes.
     """
 
     task_set: str

@@ -1,0 +1,63 @@
+"""Sharded sweeps: shards trained apart (by hand or as a submitit job array) and merged equal the
+unsharded run bit for bit; a merge before every shard has finished is refused, naming the shards."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import toymodels as tm
+from toymodels.experiments.cli import main
+
+ARGS = ["run", "modular-addition", "--preset", "tiny", "--set", "p=7", "--set", "width=8", "--sweep", "d=4,6,8",
+        "--set", "steps=20", "--set", "log_every=10", "--seeds", "2", "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def whole(tmp_path_factory):
+    out = tmp_path_factory.mktemp("whole") / "run"
+    assert main([*ARGS, "--out", str(out)]) == 0
+    return tm.load(out)
+
+
+def assert_same_results(a, b):
+    assert set(a.data_vars) == set(b.data_vars)
+    for name in a.data_vars:
+        np.testing.assert_array_equal(a[name].values, b[name].values, err_msg=name)
+
+
+def test_shards_merged_equal_the_unsharded_run(whole, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main([*ARGS, "--out", str(out), "--shard", "0/2"]) == 0
+    capsys.readouterr()
+    assert main(["merge", str(out)]) == 2
+    assert "shard(s) 1/2 still to run" in capsys.readouterr().err
+    assert not (out / "summary.json").exists()
+    assert main([*ARGS, "--out", str(out), "--shard", "1/2"]) == 0
+    assert main(["merge", str(out)]) == 0
+    assert_same_results(tm.load(out), whole)
+    assert json.loads((out / "summary.json").read_text())["n_members"] == 12
+
+
+def test_a_job_array_of_shards_on_the_local_launcher_is_merged(whole, tmp_path):
+    out = tmp_path / "run"
+    assert main([*ARGS, "--out", str(out), "--shards", "3", "--launcher", "local"]) == 0
+    assert_same_results(tm.load(out), whole)
+    assert (out / "summary.json").exists()
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--shard", "2/2"], "0 <= I < N <= 3"),
+    (["--shard", "0/4"], "0 <= I < N <= 3"),
+    (["--shard", "x"], "I/N"),
+    (["--shards", "2"], "go together"),
+    (["--shard", "0/2", "--shards", "2", "--launcher", "local"], "not both"),
+])
+def test_bad_shard_settings_are_one_line_and_write_nothing(extra, message, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main([*ARGS, "--out", str(out), *extra]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+    assert not out.exists()
