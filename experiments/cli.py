@@ -154,6 +154,11 @@ def command_run(args: argparse.Namespace) -> None:
         out = Path("runs") / f"{args.name}-{args.preset}-{digest.hexdigest()[:8]}"
     else:
         out = Path(args.out)
+    from toymodels.planning import check_fits, trained
+
+    for run in get(args.name).runs(spec, args.preset).values():
+        if all(trained(system) for _, system in run.systems()):
+            check_fits(run)
     if args.shard or args.shards:
         run_shards(args, spec, out, metadata)
         return

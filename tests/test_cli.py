@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
 import pytest
 
 import toymodels as tm
+from toymodels.experiments import discover, get
 from toymodels.experiments.cli import main
 
 
@@ -36,6 +38,23 @@ def test_rerunning_a_finished_run_and_report_are_idempotent(tiny_run, capsys):
     assert (tiny_run / "summary.json").read_text() == before
 
 
+def test_keys_lists_every_settable_key_with_its_value_and_the_sweep(capsys):
+    assert main(["keys", "modular-addition", "--preset", "tiny"]) == 0
+    text = capsys.readouterr().out
+    spec = get("modular-addition").spec("tiny")
+    for key in (*spec.static_keys(), *spec.hparams, "seeds", "steps", "init"):
+        assert re.search(rf"^    {key} ", text, re.M), key
+    assert re.search(r"^    wd .*swept: 0\.1, 1\.0", text, re.M)
+
+
+def test_the_catalog_is_what_the_modules_register():
+    """`toymodels list` reads the catalog (no imports); it must name what the modules register."""
+    from toymodels.experiments.catalog import catalog
+
+    assert {name: (e.description, tuple(e.presets)) for name, e in discover().items()} == {
+        name: (entry.description, entry.presets) for name, entry in catalog().items()}
+
+
 def test_list_names_the_experiment(capsys):
     assert main(["list"]) == 0
     assert "modular-addition" in capsys.readouterr().out
@@ -54,7 +73,17 @@ BAD = [
     (["run", "modular-addition", "--set", "p=2"], "p must be >= 3"),
     (["run", "modular-addition", "--set", "width=0"], "width must be >= 1"),
     (["run", "modular-addition", "--sweep", "width=8,0"], "width must be >= 1"),
-    (["run", "modular-addition", "--seeds", "0"], "seeds must be >= 1"),
+    (["run", "modular-addition", "--seeds", "0"], "seeds must be between 1 and 2^32"),
+    (["run", "modular-addition", "--seeds", "100000000000"], "seeds must be between 1 and 2^32"),
+    (["run", "modular-addition", "--seeds", "1000000000"], "this run needs at least"),
+    (["run", "modular-addition", "--set", "p=100000"], "too large to lay out"),
+    (["run", "modular-addition", "--set", "width=10000000000"], "this run needs at least"),
+    (["run", "modular-addition", "--set", "steps=1e23"], "steps must be a int"),
+    (["run", "modular-addition", "--set", "steps=100000000000000000000000"], "steps must be between 1 and 2^31"),
+    (["run", "modular-addition", "--set", "init=shared"], "init must be one of"),
+    (["run", "modular-addition", "--compile"], "--compile goes with --plan"),
+    (["keys", "no-such-experiment"], "unknown experiment"),
+    (["merge", "/nonexistent/run"], "no toymodels run"),
     (["run", "modular-addition", "--seeds", "two"], "invalid int"),
     (["run", "modular-addition", "--set", "steps=15", "--set", "log_every=10"], "multiple of log_every"),
     (["run", "modular-addition", "--set", "op=divide"], "op must be one of"),

@@ -98,6 +98,7 @@ def stitching_run() -> xr.Dataset:
     return tm.run(graph_stitching.tiny(), quiet=True)
 
 
+@pytest.mark.filterwarnings("ignore:invalid value encountered in divide")  # CKA ≡ 1: its correlation is NaN
 def test_permuted_copies_stitch_perfectly_and_a_dead_bottom_cannot(stitching_run):
     """Seeds 1, 2 := seed 0 with its hidden units permuted: CKA 1 and ridge penalty ≈ 0 between all
     of them. The control bottom (seed 0 at step 0) := all-zero weights, whose a_1 is constant: every
@@ -118,6 +119,7 @@ def test_permuted_copies_stitch_perfectly_and_a_dead_bottom_cannot(stitching_run
     assert summary.penalty["ridge"]["control"] == pytest.approx(own[0] - 0.5, abs=1e-6)
     assert summary.control_gap["ridge"].value == pytest.approx(
         own[0] - 0.5 - summary.trained_penalty["ridge"].value, abs=1e-6)
+    assert summary.cka_vs_acc_corr["ridge"] is None or np.isnan(summary.cka_vs_acc_corr["ridge"])
     fit = summary.task_fit
     assert (fit["converged"] == 1.0) == (fit["max_grad_norm"] < fit["tol"])
     assert summary.control_members == ["untrained seed=0"]

@@ -86,7 +86,8 @@ def test_initial_parameters_are_those_of_the_flax_version():
     assert shapes == {"embedding": (7, 5), "w1": (10, 6), "b1": (6,), "Dense_0": {"kernel": (6, 6), "bias": (6,)},
                       "Dense_1": {"kernel": (6, 7), "bias": (7,)}}
     bound = 1 / np.sqrt(6)   # PyTorch's Linear init: U(±1/√fan_in)
-    assert all(np.abs(np.asarray(params[k][w])).max() <= bound for k in ("Dense_0", "Dense_1") for w in ("kernel", "bias"))
+    layers = [params[k][w] for k in ("Dense_0", "Dense_1") for w in ("kernel", "bias")]
+    assert all(np.abs(np.asarray(x)).max() <= bound for x in layers)
 
 
 @pytest.mark.parametrize("fix", ["embedding", "mlp"])

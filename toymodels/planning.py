@@ -40,7 +40,10 @@ members per block (GPU/TPU; small systems on CPU).
 
 from __future__ import annotations
 
+import math
+import os
 import time
+import warnings
 from typing import Any
 
 import jax
@@ -48,16 +51,15 @@ import jax.numpy as jnp
 import numpy as np
 
 from toymodels.engine import chunk_program, uses_x64
-from toymodels.spec import Spec, System, require
+from toymodels.spec import ConfigError, Spec, System, require
 
 DIVERGED_BYTES = 8  # diverged_step: one int64 per member
 TIMED_SECONDS = 0.2  # time_plan runs a point's chunk for at least this long (or the whole run)
 
 
 def tree_bytes(tree: Any) -> int:
-    """Σ size · itemsize over the leaves of a pytree of arrays or ShapeDtypeStructs."""
-    return int(sum(np.prod(x.shape, dtype=np.int64) * np.dtype(x.dtype).itemsize
-                   for x in jax.tree.leaves(tree)))
+    """Σ size · itemsize over the leaves of a pytree of arrays or ShapeDtypeStructs (exact integers)."""
+    return sum(math.prod(x.shape) * np.dtype(x.dtype).itemsize for x in jax.tree.leaves(tree))
 
 
 def trained(system: Any) -> bool:
@@ -71,14 +73,26 @@ def member_inputs(names: tuple[str, ...], dtype: np.dtype):
     return keys, {name: jax.ShapeDtypeStruct((1,), dtype) for name in names}
 
 
+def abstract_point(system: System, names: tuple[str, ...]):
+    """(abstract state, hp shapes, observation shapes) of one member, by `jax.eval_shape` only."""
+    with jax.enable_x64(uses_x64(system)):
+        keys, hp = member_inputs(names, np.float64 if uses_x64(system) else np.float32)
+        state = jax.eval_shape(jax.vmap(system.init), keys, hp)
+        return state, hp, jax.eval_shape(jax.vmap(system.observe), state, hp)
+
+
+def record_bytes(observed: Any) -> int:
+    """Bytes of one member's observations at one logged step, as the engine stores them
+    (every observation as result_type(dtype, float32): ints become float64)."""
+    return sum(math.prod(x.shape[1:]) * np.result_type(x.dtype, np.float32).itemsize for x in observed.values())
+
+
 def compiled_point(system: System, names: tuple[str, ...], compile: bool = True):
     """(abstract state, hp shapes, observation shapes, flops per step, compiled one-member chunk or
     None when `compile` is False)."""
+    state, hp, observed = abstract_point(system, names)
     with jax.enable_x64(uses_x64(system)):
         dtype = np.float64 if uses_x64(system) else np.float32
-        keys, hp = member_inputs(names, dtype)
-        state = jax.eval_shape(jax.vmap(system.init), keys, hp)
-        observed = jax.eval_shape(jax.vmap(system.observe), state, hp)
         one = {k: jax.ShapeDtypeStruct((), dtype) for k in hp}
         member_state = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape[1:], x.dtype), state)
         cost = jax.jit(system.step).lower(member_state, one).cost_analysis() or {}
@@ -95,10 +109,7 @@ def program_plan(system: System, hparams: dict[str, float], timed_steps: int = 0
     then `temporary_bytes` is None), and its measured seconds per member-step when `timed_steps` > 0
     (timed for at most that many steps; needs `compile`)."""
     state, hp, observed, flops, compiled = compiled_point(system, tuple(sorted(hparams)), compile)
-    # The engine records every observation as result_type(dtype, float32) (ints become float64).
-    record = sum(int(np.prod(x.shape[1:], dtype=np.int64)) * np.result_type(x.dtype, np.float32).itemsize
-                 for x in observed.values())
-    plan = {"state_bytes": tree_bytes(state), "record_bytes": record,
+    plan = {"state_bytes": tree_bytes(state), "record_bytes": record_bytes(observed),
             "temporary_bytes": int(compiled.memory_analysis().temp_size_in_bytes) if compiled else None,
             "flops_per_step": flops}
     if timed_steps:
@@ -130,7 +141,7 @@ def memory_plan(spec: Spec, *, timed: bool = False, compile: bool = True) -> dic
     require(all(trained(system) for _, system in spec.systems()),
             f"{type(spec.system).__name__} is not trained by the engine (no init/step/observe): nothing to plan")
     members = spec.n_members
-    records = len(spec.record_steps())
+    records = spec.n_records
     points = []
     for fixed, system in spec.systems():
         plan = program_plan(system, point_hparams(spec, fixed), spec.steps if timed else 0, compile)
@@ -149,6 +160,37 @@ def memory_plan(spec: Spec, *, timed: bool = False, compile: bool = True) -> dic
         "results_total_bytes": sum(p["results_total_bytes"] for p in points),
         "flops_per_step": sum(p["flops_total_per_step"] for p in points),
     }
+
+
+def available_bytes() -> int:
+    """Memory this machine can give now (physical pages available; all of it where that is not known)."""
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return 2**63 - 1
+
+
+def check_fits(spec: Spec, available: int | None = None) -> None:
+    """Refuse (ConfigError, before anything is allocated) a run whose members' state and results
+    (`jax.eval_shape` only: nothing compiled or allocated) exceed the memory available: their sum
+    is a lower bound of what the run holds at once."""
+    spec.validate()
+    state, results = 0, 0
+    for fixed, system in spec.systems():
+        try:
+            with warnings.catch_warnings():  # e.g. JAX truncating an index dtype of a huge array
+                warnings.simplefilter("ignore")
+                shapes, _, observed = abstract_point(system, tuple(sorted(point_hparams(spec, fixed))))
+        except (OverflowError, ValueError, MemoryError) as error:  # e.g. an array size past int64
+            raise ConfigError(f"this run's arrays are too large to lay out ({error})") from None
+        state = max(state, spec.n_members * tree_bytes(shapes))
+        results += spec.n_members * (spec.n_records * record_bytes(observed) + DIVERGED_BYTES)
+    need = state + results
+    available = available_bytes() if available is None else available
+    require(need <= available,
+            f"this run needs at least {human_bytes(need)} (members' state {human_bytes(state)} + results "
+            f"{human_bytes(results)}); {human_bytes(available)} is available: use fewer seeds, sweep values, "
+            "logged steps or a smaller system, or shard it (--shard)")
 
 
 def peak_bytes(plan: dict[str, Any], *, block: int, devices: int = 1) -> int:

@@ -33,6 +33,8 @@ import numpy as np
 if TYPE_CHECKING:
     import jax
 
+MAX_STEPS = 2**31 - 1   # the engine counts steps in int32
+MAX_SEEDS = 2**32       # seeds are uint32 PRNG seeds
 RUN_KEYS = ("seeds", "steps", "log_every", "log_steps", "snapshot_steps", "init")
 INIT_POLICIES = ("paired", "independent")
 
@@ -300,9 +302,9 @@ class Spec:
         for key in self.sweep:
             self.value_of(key)
         self.check_finite()
-        require(self.seeds >= 1, f"seeds must be >= 1, got {self.seeds}")
+        require(1 <= self.seeds <= MAX_SEEDS, f"seeds must be between 1 and 2^32, got {self.seeds}")
         require(self.init in INIT_POLICIES, f"init must be one of {', '.join(INIT_POLICIES)}, got {self.init!r}")
-        require(self.steps >= 1, f"steps must be >= 1, got {self.steps}")
+        require(1 <= self.steps <= MAX_STEPS, f"steps must be between 1 and 2^31 − 1, got {self.steps}")
         self.check_schedule()
         for point in self.points():
             base = {**self.hparams, **{k: float(v) for k, v in point.fixed.items() if k in self.hparams}}
@@ -337,11 +339,23 @@ class Spec:
             require(logged[0] >= 1, f"log_steps must be >= 0, got {logged[0]}")
             require(logged[-1] == self.steps,
                     f"log_steps must end at steps ({self.steps}), got {logged[-1]}; set log_steps after steps")
-        recorded = set(self.record_steps().tolist())
         snaps = self.snapshot_steps
         require(all(b > a for a, b in itertools.pairwise(snaps)), "snapshot_steps must be increasing")
         for s in snaps:
-            require(s in recorded, f"snapshot step {s} is not a logged step")
+            require(self.is_recorded(s), f"snapshot step {s} is not a logged step")
+
+    def is_recorded(self, step: int) -> bool:
+        """Whether observations are recorded at `step` (without listing every recorded step)."""
+        if self.log_steps is None:
+            return 0 <= step <= self.steps and step % self.log_every == 0
+        return step == 0 or step in self.log_steps
+
+    @property
+    def n_records(self) -> int:
+        """How many steps are recorded (step 0 included)."""
+        if self.log_steps is None:
+            return self.steps // self.log_every + 1
+        return len({0, *self.log_steps})
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready description (stored with every result); the newer fields only when set."""

@@ -169,7 +169,7 @@ class SparseParityTask(TaskData):
         logits = as_array(predictions, (*self.test_y.shape, 2), "predictions (logits)")
         loss = BITS * cross_entropy(logits, self.test_y).mean(axis=1)
         acc = (np.argmax(logits, axis=-1) == self.test_y).mean(axis=1)
-        probs = self.probs.astype(np.float64)
+        probs = self.probs.astype(np.float64) / self.probs.astype(np.float64).sum()
         return {"test_loss": float(probs @ loss), "test_acc": float(probs @ acc),
                 "subtask_loss": loss, "subtask_acc": acc}
 
