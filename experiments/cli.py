@@ -249,8 +249,16 @@ def command_fit(args: argparse.Namespace) -> None:
 
     result = fit_run(args.dir, args.var, args.model, args.fit_fraction)
     stem = Path(args.dir) / f"fit-{args.var}-{args.model}"
-    print(f"{args.model} fit of {args.var}: median R² in window {result['r2_in']}, after it {result['r2_out']}  "
+
+    def text(x: float | None) -> str:
+        return "none" if x is None else f"{x:.4g}"
+
+    print(f"{args.model} fit of {args.var}: median R² in window {text(result['r2_in'])}, after it "
+          f"{text(result['r2_out'])} over the {result['n_members'] - result['n_diverged_rollouts']} finite rollouts "
           f"({stem}.json, {stem}.png)")
+    if result["n_diverged_rollouts"]:
+        print(f"toymodels: warning: {result['n_diverged_rollouts']} of {result['n_members']} rollouts diverged "
+              "(R² −inf; left out of the medians, marked rollout_diverged in the JSON)", file=sys.stderr)
 
 
 def command_list(_: argparse.Namespace) -> None:

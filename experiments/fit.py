@@ -7,9 +7,11 @@ drops members with non-finite values (diverged), fits the model to the first F o
 every member (`toymodels.theory.odes.fit_ode`), rolls it out to the last record, and
 writes into RUN:
     fit-<var>-<model>.json   model, fit window, median one-step / in-window / out-of-window R²
-                             (over the members with a finite R²), one row per member (its
-                             coordinates, R²s, parameters)
-    fit-<var>-<model>.png    data vs rollout for the first members, fitted window shaded
+                             (over the members with a finite R²), `n_diverged_rollouts` (rollouts
+                             that left the finite numbers: R² −inf, not in the medians), one row per
+                             member (its coordinates, R²s, parameters, `rollout_diverged`)
+    fit-<var>-<model>.png    data vs rollout for the best, two typical and the worst member (by R²
+                             after the window), fitted window shaded
 """
 
 from __future__ import annotations
@@ -72,16 +74,25 @@ def fit_run(run: str | Path, var: str, model: str, fit_fraction: float = DEFAULT
     run = Path(run)
     flat, var_dim = observable(load(run), var)
     fit = fit_ode(flat, MODELS[model], fit_fraction, var_dim)
-    median = {key: member_range(getattr(fit, key).values, center="median", keep_infinite=True).value
+    median = {key: member_range(getattr(fit, key).values, center="median").value
               for key in ("one_step_r2", "r2_in", "r2_out")}
+    diverged = diverged_rollouts(fit.rollout)
     result = {
         "var": var, "model": model, "fit_fraction": fit_fraction, "fit_records": fit.fit_records,
         "fit_end_step": fit.fit_end_step, "n_members": int(flat.sizes["member"]),
-        **median, "members": member_table(flat, fit),
+        "n_diverged_rollouts": int(diverged.sum()), **median, "members": member_table(flat, fit),
     }
+    for row, bad in zip(result["members"], diverged, strict=True):
+        row["rollout_diverged"] = bool(bad)
     stem = run / f"fit-{var}-{model}"
     write_json_atomic(stem.with_suffix(".json"), to_json(result))
-    save_figure(fit_figure(flat, fit.rollout, fit.fit_end_step, var_dim,
-                           title=f"{var}: data (solid) vs {model} ODE rollout (dashed), fitted on the shaded window"),
+    save_figure(fit_figure(flat, fit.rollout, fit.fit_end_step, var_dim, scores=fit.r2_out,
+                           title=f"{var}: data (solid) vs {model} ODE rollout (dashed), fitted on the shaded window; "
+                                 f"{int(diverged.sum())} of {len(diverged)} rollouts diverged"),
                 stem.with_suffix(".png"))
     return result
+
+
+def diverged_rollouts(rollout: xr.DataArray) -> np.ndarray:
+    """Per member: whether its rollout left the finite numbers (its R² after the window is −inf)."""
+    return ~np.isfinite(rollout).all([d for d in rollout.dims if d != "member"]).values

@@ -29,11 +29,13 @@ def overlay(ax: Axes, data: xr.DataArray, fitted: xr.DataArray, fit_end_step: fl
     if var is None:
         data, fitted = data.expand_dims(var=[0], axis=-1), fitted.expand_dims(var=[0], axis=-1)
         var = "var"
-    colours = iter(plt.cm.tab10(np.arange(10)))
+    values = data[var].values
+    colours = plt.cm.tab10(np.arange(len(values))) if len(values) <= 10 else plt.cm.viridis(
+        np.linspace(0, 0.95, len(values)))
     finite = fitted.where(np.isfinite(fitted))
-    for value in data[var].values:
+    for value, colour in zip(values, colours, strict=True):
         bright = highlight is None or bool(highlight.sel({var: value}))
-        colour = next(colours, "C0") if bright else "0.65"
+        colour = colour if bright else "0.65"
         width = 1.6 if bright else 0.7
         label = f"{var}={value}" if bright and highlight is not None else None
         ax.plot(data["step"], data.sel({var: value}), "-", color=colour, lw=width, label=label)
@@ -41,7 +43,12 @@ def overlay(ax: Axes, data: xr.DataArray, fitted: xr.DataArray, fit_end_step: fl
     if fit_end_step is not None:
         ax.axvspan(float(data["step"][0]), fit_end_step, color="0.9", zorder=0, label="fitted window")
     ax.plot([], [], "k-", label="data")
-    ax.plot([], [], "k--", label="fitted rollout")
+    broken = ~np.isfinite(fitted.values)
+    if broken.any():
+        first = float(fitted["step"].values[broken.reshape(len(fitted["step"]), -1).any(1)][0])
+        ax.plot([], [], "k--", label=f"fitted rollout (diverged at step {first:g}: not drawn after)")
+    else:
+        ax.plot([], [], "k--", label="fitted rollout")
     low, high = float(data.min()), float(data.max())
     pad = (high - low) or max(abs(high), 1.0)
     ax.set_ylim(low - 0.1 * pad, high + 0.3 * pad)
@@ -61,23 +68,37 @@ def rollout_panels(data: xr.DataArray, rollouts: Mapping[str, xr.DataArray], fit
 
 
 def fit_figure(data: xr.DataArray, rollout: xr.DataArray, fit_end_step: float,
-               var_dim: str | None = None, title: str = "") -> Figure:
-    """Any run: data vs fitted rollout (same dims: …members, step[, var_dim]), one panel for each
-    of the first `MAX_PANELS` members."""
+               var_dim: str | None = None, title: str = "", scores: xr.DataArray | None = None) -> Figure:
+    """Any run: data vs fitted rollout (same dims: …members, step[, var_dim]), one panel for each of
+    `MAX_PANELS` members: with `scores` (R² after the window, over the members) the best, two
+    typical (quantiles) and the worst, each titled with its score; else the first members."""
     member_dims = [d for d in data.dims if d not in ("step", var_dim)]
     if member_dims:
         flat_data, flat_fit = data.stack(panel=member_dims), rollout.stack(panel=member_dims)
     else:
         flat_data, flat_fit = data.expand_dims(panel=[0]), rollout.expand_dims(panel=[0])
     labels = [c for c in flat_data.coords if flat_data[c].dims == ("panel",) and c not in ("panel", "member")]
-    n = min(MAX_PANELS, flat_data.sizes["panel"])
-    fig, axes = plt.subplots(1, n, figsize=(5 * n, 4), squeeze=False, constrained_layout=True)
-    for i, ax in enumerate(axes[0]):
+    chosen = shown_members(None if scores is None else np.ravel(np.asarray(scores, float)),
+                           flat_data.sizes["panel"])
+    fig, axes = plt.subplots(1, len(chosen), figsize=(5 * len(chosen), 4), squeeze=False, constrained_layout=True)
+    for i, ax in zip(chosen, axes[0], strict=True):
         label = ", ".join(f"{c}={flat_data[c].values[i]}" for c in labels)
+        if scores is not None:
+            label += f"\nR² after window {np.ravel(np.asarray(scores, float))[i]:.3g}"
         overlay(ax, flat_data.isel(panel=i, drop=True), flat_fit.isel(panel=i, drop=True),
                 fit_end_step, title=label)
     fig.suptitle(title, fontsize=10)
     return fig
+
+
+def shown_members(scores: np.ndarray | None, n: int) -> list[int]:
+    """Up to MAX_PANELS member indices: best, typical and worst by score (−inf, a diverged rollout,
+    is worst; NaN last), or the first ones without scores."""
+    if scores is None:
+        return list(range(min(MAX_PANELS, n)))
+    order = [int(i) for i in np.argsort(np.where(np.isnan(scores), -np.inf, scores))[::-1]]
+    picks = [order[round(q * (n - 1))] for q in np.linspace(0, 1, min(MAX_PANELS, n))]
+    return list(dict.fromkeys(picks))
 
 
 def pair_counts(matrix: xr.DataArray) -> tuple[int, int]:

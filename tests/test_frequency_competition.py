@@ -118,7 +118,14 @@ def test_fit_command_on_a_finished_run(tmp_path, capsys):
     assert result["fit_end_step"] == 150 and result["fit_records"] == 4
     row = result["members"][0]
     assert set(row["params"]) == {"r", "A"} and np.shape(row["params"]["A"]) == (ds.sizes["freq"],) * 2
-    capsys.readouterr()
+    # stdout, JSON and the diverged count agree: the medians are over the finite rollouts
+    diverged = [r["rollout_diverged"] for r in result["members"]]
+    assert result["n_diverged_rollouts"] == sum(diverged)
+    finite = [r["r2_out"] for r in result["members"] if r["r2_out"] is not None]
+    assert result["r2_out"] == (float(np.median(finite)) if finite else None)
+    captured = capsys.readouterr()
+    assert f"over the {result['n_members'] - sum(diverged)} finite rollouts" in captured.out
+    assert ("rollouts diverged" in captured.err) == any(diverged)
     for bad in (["--var", "nope", "--model", "glv"], ["--var", "signal", "--model", "cubic"],
                 ["--var", "signal", "--model", "linear"],            # default 0.2 of 7 records: too few
                 ["--var", "signal", "--model", "glv", "--fit-fraction", "x"]):
