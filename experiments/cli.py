@@ -30,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="toymodels", description="Train populations of toy models and report on them.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     commands.add_parser("list", help="list the experiments and their presets")
+    commands.add_parser("tasks", help="list the registered tasks (toymodels.tasks.make names) and their settings")
     keys = commands.add_parser("keys", help="list an experiment's settable keys with their values and types")
     keys.add_argument("name")
     keys.add_argument("--preset", default="default", help="whose values to show (default: default)")
@@ -266,6 +267,12 @@ def command_list(_: argparse.Namespace) -> None:
         print(f"{name:24s} {entry.description}  [presets: {', '.join(entry.presets)}]")
 
 
+def command_tasks(_: argparse.Namespace) -> None:
+    from toymodels.tasks import describe_tasks
+
+    print(describe_tasks())
+
+
 def command_keys(args: argparse.Namespace) -> None:
     """Every settable key of the experiment's preset: its value, type and whether the preset sweeps it."""
     from toymodels.experiments import get
@@ -308,8 +315,8 @@ def main(argv: list[str] | None = None) -> int:
 
             use_cpu_cores()
             enable_compilation_cache()
-        commands = {"list": command_list, "keys": command_keys, "run": command_run, "report": command_report,
-                    "merge": command_merge, "reproduce": command_reproduce, "fit": command_fit}
+        commands = {"list": command_list, "tasks": command_tasks, "keys": command_keys, "run": command_run,
+                    "report": command_report, "merge": command_merge, "reproduce": command_reproduce, "fit": command_fit}
         commands[args.command](args)
     except ConfigError as error:
         print(f"toymodels: error: {error}", file=sys.stderr)

@@ -115,16 +115,23 @@ def summarize(ds: xr.Dataset) -> ModularAdditionSummary:
 
 
 def figures(ds: xr.Dataset, summary: ModularAdditionSummary) -> Figures:
-    """Curves, S_k trajectories of the first member, circles per member against the swept axis."""
+    """Curves (colour: first swept axis, rows: second), S_k trajectories of a typical member (median
+    circle count), circles per member against the first swept axis."""
     alive = final_circles(ds)
-    hue = next((d for d in ds["diverged_step"].dims if d != "seed"), None)
-    first = {d: 0 for d in ds["diverged_step"].dims}
-    label = ", ".join(f"{d}={ds[d].values[0]:g}" for d in first)
-    drawn = {"curves": training_curves(ds, hue=hue),
-             "signal": signal_trajectories(ds["signal"].isel(first), alive.isel(first),
-                                           title=f"S_k(t), member {label}")}
+    swept = [d for d in ds["diverged_step"].dims if d != "seed"]
+    hue, rows = (swept + [None, None])[:2]
+    count = alive.sum("freq").where(ds["diverged_step"] < 0)
+    order = np.argsort(np.where(np.isnan(count.values.ravel()), np.inf, count.values.ravel()), kind="stable")
+    typical = dict(zip(count.dims, np.unravel_index(order[(np.isfinite(count.values).sum() - 1) // 2], count.shape),
+                       strict=True))
+    label = ", ".join(f"{d}={ds[d].values[i]:g}" for d, i in typical.items())
+    drawn = {"curves": training_curves(ds, hue=hue, rows=rows, title="modular-addition: training curves, "
+                                                                        "train dotted, test solid"),
+             "signal": signal_trajectories(ds["signal"].isel(typical), alive.isel(typical),
+                                           title=f"modular-addition: S_k(t) of a typical member ({label}, "
+                                                 f"{int(count.isel(typical))} circles)")}
     if hue:
-        drawn["circles"] = sweep_scatter(alive.sum("freq").where(ds["diverged_step"] < 0), hue, "circles")
+        drawn["circles"] = sweep_scatter(count, hue, "circles", title=f"modular-addition: circles per member vs {hue}")
     return drawn
 
 

@@ -19,22 +19,29 @@ def member_curves(da: xr.DataArray) -> tuple[np.ndarray, list[str]]:
     return stacked.values, labels
 
 
-def training_curves(ds: xr.Dataset, hue: str | None = None) -> Figure:
-    """Train/test loss (log) and accuracy vs step for every member; colour by the `hue` dim."""
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 4), constrained_layout=True)
+def training_curves(ds: xr.Dataset, hue: str | None = None, rows: str | None = None, title: str = "") -> Figure:
+    """Train (dotted) / test (solid) loss (log) and accuracy vs step for every member; colour by the
+    `hue` dim, one row of panels per value of the `rows` dim (a second swept axis)."""
+    row_values = ds[rows].values if rows else [None]
+    fig, axes = plt.subplots(len(row_values), 2, figsize=(11, 3.6 * len(row_values)), constrained_layout=True,
+                             squeeze=False)
     hues = ds[hue].values if hue else [None]
     colours = plt.cm.viridis(np.linspace(0, 0.9, len(hues)))
-    for colour, value in zip(colours, hues, strict=True):
-        sub = ds.sel({hue: value}) if hue else ds
-        for split, style in (("train", ":"), ("test", "-")):
-            for name, ax in ((f"{split}_loss", ax_loss), (f"{split}_acc", ax_acc)):
-                rows, _ = member_curves(sub[name])
-                for i, row in enumerate(rows):
-                    label = f"{split}" + (f", {hue}={value:g}" if hue else "") if i == 0 else None
-                    ax.plot(ds["step"], row, style, color=colour, alpha=0.8, lw=1.2, label=label)
-    ax_loss.set(yscale="log", xlabel="step", ylabel="cross-entropy loss")
-    ax_acc.set(xlabel="step", ylabel="accuracy", ylim=(-0.02, 1.02))
-    ax_acc.legend(fontsize=7, ncol=2)
+    for (ax_loss, ax_acc), row_value in zip(axes, row_values, strict=True):
+        panel = ds.sel({rows: row_value}) if rows else ds
+        for colour, value in zip(colours, hues, strict=True):
+            sub = panel.sel({hue: value}) if hue else panel
+            for split, style in (("train", ":"), ("test", "-")):
+                for name, ax in ((f"{split}_loss", ax_loss), (f"{split}_acc", ax_acc)):
+                    curves, _ = member_curves(sub[name])
+                    for i, curve in enumerate(curves):
+                        label = f"{split}" + (f", {hue}={value:g}" if hue else "") if i == 0 else None
+                        ax.plot(ds["step"], curve, style, color=colour, alpha=0.8, lw=1.2, label=label)
+        where = f" ({rows}={row_value:g})" if rows else ""
+        ax_loss.set(yscale="log", xlabel="step", ylabel="cross-entropy loss", title="loss" + where)
+        ax_acc.set(xlabel="step", ylabel="accuracy", ylim=(-0.02, 1.02), title="accuracy" + where)
+        ax_acc.legend(fontsize=7, ncol=2)
+    fig.suptitle(title or "training curves: train dotted, test solid, one line per member", fontsize=9)
     return fig
 
 
@@ -55,16 +62,20 @@ def signal_trajectories(signal: xr.DataArray, alive: xr.DataArray, title: str = 
     return fig
 
 
-def sweep_scatter(values: xr.DataArray, x: str, ylabel: str) -> Figure:
-    """A per-member quantity against the swept dim `x`: every member as a dot, the mean as a line."""
+def sweep_scatter(values: xr.DataArray, x: str, ylabel: str, title: str = "") -> Figure:
+    """A per-member quantity against the swept dim `x`: every member as a dot, the mean as a line;
+    a log x axis when the swept values are positive and span a factor of 10 or more."""
     fig, ax = plt.subplots(figsize=(5, 4), constrained_layout=True)
     others = [d for d in values.dims if d != x]
     rows = values.transpose(x, *others).values.reshape(values.sizes[x], -1)
-    xs = values[x].values
+    xs = np.asarray(values[x].values, float)
+    log = bool(xs.min() > 0 and xs.max() >= 10 * xs.min())
+    spread = np.linspace(-0.02, 0.02, rows.shape[1])
     for i, xv in enumerate(xs):
-        jitter = np.linspace(-0.02, 0.02, rows.shape[1]) * (np.ptp(xs) or 1)
-        ax.scatter(xv + jitter, rows[i], s=14, color="C0", alpha=0.6)
+        jittered = xv * 10 ** (spread * np.log10(xs.max() / xs.min())) if log else xv + spread * (np.ptp(xs) or 1)
+        ax.scatter(jittered, rows[i], s=14, color="C0", alpha=0.6)
     ax.plot(xs, np.nanmean(rows, axis=1), "o-", color="C1", label="mean over members")
-    ax.set(xlabel=x, ylabel=ylabel)
+    ax.set(xlabel=x + (" (log)" if log else ""), ylabel=ylabel, xscale="log" if log else "linear",
+           title=title or f"{ylabel} per member vs {x}")
     ax.legend(fontsize=8)
     return fig

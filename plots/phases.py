@@ -3,6 +3,8 @@ P(unique) vs training fraction."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
@@ -131,16 +133,19 @@ def phase_map_figure(pmap: xr.Dataset, lines: list[list[Line]] | None = None, ti
         cells = majority.isel(at).transpose(x, y).values
         share = pmap["agreement"].isel(at).transpose(x, y).values
         ax.pcolormesh(xe, ye, cells.T, cmap=cmap, vmin=-0.5, vmax=len(names) - 0.5, alpha=0.85)
+        fractions = pmap["fractions"].isel(at).transpose("phase", x, y).values
         for (i, j), s in np.ndenumerate(share):
             if s < 1:
-                ax.text(xp[i], yp[j], f"{s:.0%}", ha="center", va="center", fontsize=6)
+                share_bar(ax, fractions[:, i, j], colours, (xe[i], xe[i + 1]), (ye[j], ye[j + 1]), xs, ys)
+                ax.text(xp[i], yp[j], f"{s:.0%}", ha="center", va="center", fontsize=7)
         for text, start, end in segs:
             ax.plot(to_data([start[0], end[0]], xs), to_data([start[1], end[1]], ys), "k--", lw=1.2)
             ax.annotate(text, (to_data(end[0], xs), to_data(end[1], ys)), fontsize=6)
         set_scales(ax, x, y, xs, ys, xv, yv)
         ax.set(xlim=(xe[0], xe[-1]), ylim=(ye[0], ye[-1]))
         ax.set_title(label, fontsize=8)
-    fig.suptitle(title or "majority phase over seeds (% = seed fraction when < 100 %)", fontsize=9)
+    fig.suptitle(title or "majority phase over seeds (% = its seed fraction when < 100 %; the bar at the "
+                          "bottom of such a cell: every phase's share of the seeds)", fontsize=9)
     axes.flat[min(len(views), 3) - 1].legend(handles=[Patch(color=c, label=n) for c, n in zip(colours, names,
                                                                                              strict=True)],
                                              loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=7)
@@ -170,15 +175,44 @@ def metric_heatmap(values: xr.DataArray, x: str, y: str, scales: tuple[str, str]
     for row, (label, at) in zip(axes, views, strict=True):
         for ax, da, what in ((row[0], mean, f"mean over {n} seeds"), (row[1], spread, "seed range (max − min)")):
             grid = da.isel(at).transpose(x, y).values
+            ax.set_facecolor("0.85")  # blank (NaN) cells show the hatched background
+            ax.add_patch(plt.Rectangle((xe[0], ye[0]), xe[-1] - xe[0], ye[-1] - ye[0], fill=False, hatch="//",
+                                       edgecolor="0.6", lw=0, zorder=0))
             mesh = ax.pcolormesh(xe, ye, grid.T, cmap="viridis", **({"vmin": low, "vmax": high}
                                                                     if da is mean else {}))
             fig.colorbar(mesh, ax=ax, shrink=0.85)
             if grid.size <= 144:
                 for (i, j), v in np.ndenumerate(grid):
-                    ax.text(xp[i], yp[j], "–" if not np.isfinite(v) else f"{v:.3g}", ha="center",
-                            va="center", fontsize=6, color="w")
+                    ax.text(xp[i], yp[j], "n/a" if not np.isfinite(v) else f"{v:.3g}", ha="center",
+                            va="center", fontsize=8, color=text_colour(mesh, v))
             set_scales(ax, x, y, *scales, xv, yv)
             ax.set(xlim=(xe[0], xe[-1]), ylim=(ye[0], ye[-1]))
             ax.set_title(f"{what}" + (f"\n{label}" if label else ""), fontsize=8)
-    fig.suptitle(title or str(values.name), fontsize=9)
+    fig.suptitle((title or str(values.name)) + "\nhatched grey cell (n/a): no member has a finite value there",
+                 fontsize=9)
     return fig
+
+
+def between(a: float, b: float, f: float, scale: str) -> float:
+    """The point a fraction f of the way from a to b, as drawn on a linear or log axis."""
+    return float(a * (b / a) ** f) if scale == "log" else a + f * (b - a)
+
+
+def share_bar(ax: Any, shares: np.ndarray, colours: list[str], xs: tuple[float, float], ys: tuple[float, float],
+              x_scale: str, y_scale: str) -> None:
+    """A bar along the bottom fifth of a cell, split into each phase's share of the seeds."""
+    left = 0.1
+    bottom, top = between(*ys, 0.05, y_scale), between(*ys, 0.22, y_scale)
+    for share, colour in zip(shares, colours, strict=True):
+        if share > 0:
+            start, end = between(*xs, left, x_scale), between(*xs, left + 0.8 * share, x_scale)
+            ax.fill_between([start, end], bottom, top, color=colour, ec="k", lw=0.4)
+            left += 0.8 * share
+
+
+def text_colour(mesh: Any, value: float) -> str:
+    """Black on light cells, white on dark ones (by the cell colour's luminance)."""
+    if not np.isfinite(value):
+        return "k"
+    r, g, b, _ = mesh.cmap(mesh.norm(value))
+    return "k" if 0.299 * r + 0.587 * g + 0.114 * b > 0.5 else "w"

@@ -55,6 +55,12 @@ def test_the_catalog_is_what_the_modules_register():
         name: (entry.description, entry.presets) for name, entry in catalog().items()}
 
 
+def test_tasks_lists_the_registry(capsys):
+    assert main(["tasks"]) == 0
+    text = capsys.readouterr().out
+    assert all(name in text for name in tm.tasks.list())
+
+
 def test_list_names_the_experiment(capsys):
     assert main(["list"]) == 0
     assert "modular-addition" in capsys.readouterr().out
