@@ -316,7 +316,8 @@ def main(argv: list[str] | None = None) -> int:
             use_cpu_cores()
             enable_compilation_cache()
         commands = {"list": command_list, "tasks": command_tasks, "keys": command_keys, "run": command_run,
-                    "report": command_report, "merge": command_merge, "reproduce": command_reproduce, "fit": command_fit}
+                    "report": command_report, "merge": command_merge, "reproduce": command_reproduce,
+                    "fit": command_fit}
         commands[args.command](args)
     except ConfigError as error:
         print(f"toymodels: error: {error}", file=sys.stderr)
