@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -170,6 +171,7 @@ def test_resume_after_sigkill_equals_an_uninterrupted_run(tmp_path):
     resumed = subprocess.run(cli(*args, "--out", str(killed)), cwd=ROOT, capture_output=True, text=True,
                              timeout=300)
     assert resumed.returncode == 0, resumed.stderr
+    assert re.search(r"resumed the run from step \d+ of 2000", resumed.stderr), resumed.stderr
     straight = subprocess.run(cli(*args, "--out", str(tmp_path / "straight")), cwd=ROOT,
                               capture_output=True, text=True, timeout=300)
     assert straight.returncode == 0, straight.stderr

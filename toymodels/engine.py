@@ -434,7 +434,7 @@ def run_program(system: System, spec: Spec, point: Point, path: Path | None, *, 
         recorder = Recorder(system, spec, layout, path, template, jax.eval_shape(programs.snapshot, state_shape))
 
         state, first, resumed_from = resume_or_init(recorder, programs, layout, keys, hp, state_shape)
-        if resumed_from is not None and not quiet and writer():
+        if resumed_from is not None and writer():  # one line even when quiet: resuming is never silent
             print(f"resumed {label or 'the run'} from step {resumed_from} of {spec.steps}", file=sys.stderr)
         state, compile_seconds, train_seconds = train_chunks(
             recorder, programs, layout, state, hp, first, checkpoint_seconds=checkpoint_seconds, quiet=quiet,
