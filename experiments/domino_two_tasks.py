@@ -108,14 +108,18 @@ def parts(spec: Spec, preset: str = "") -> dict[str, Spec]:
     return {**optimizer_parts(spec), "control": control_spec(spec)}
 
 
-def train(spec: Spec, out: Path | None = None, **options: Any) -> xr.Dataset:
-    """Run every optimizer (its own compiled program and lr) and stack them along `optimizer`;
-    then the batch control (SignGD, sampled vs full batch), stored as `control_*` variables."""
-    spec.validate()
+def check(spec: Spec) -> None:
+    """What training and the report need of a spec (run before any training)."""
     require(spec.system.frequencies == "two", "domino-two-tasks needs frequencies='two'")
     require(spec.system.batch > 0, "domino-two-tasks needs sampled batches (batch > 0) for its control")
     require(all(min(spec.steps, n) % spec.log_every == 0 for n in (CONTROL_STEPS, *MAX_STEPS.values())),
             f"log_every must divide {CONTROL_STEPS} and {', '.join(map(str, MAX_STEPS.values()))}")
+
+
+def train(spec: Spec, out: Path | None = None, **options: Any) -> xr.Dataset:
+    """Run every optimizer (its own compiled program and lr) and stack them along `optimizer`;
+    then the batch control (SignGD, sampled vs full batch), stored as `control_*` variables.
+    (`check(spec)` has run; each part is validated by the engine.)"""
 
     def combine(results: dict[str, xr.Dataset]) -> xr.Dataset:
         main = xr.concat([ds.expand_dims(optimizer=[name]) for name, ds in results.items()
@@ -264,6 +268,7 @@ register(Experiment(
     summarize=summarize,
     figures=figures,
     train=train,
+    check=check,
     parts=parts,
     claims=CLAIMS,
 ))

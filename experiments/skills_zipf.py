@@ -89,11 +89,15 @@ def combine(results: dict[str, xr.Dataset]) -> xr.Dataset:
     return xr.merge(parts, combine_attrs="drop")
 
 
-def train(spec: Spec, out: Path | None = None, **options: Any) -> xr.Dataset:
-    spec.validate()
+def check(spec: Spec) -> None:
+    """What training and the report need of a spec (run before any training)."""
     require(isinstance(spec.system, Geometry) and not spec.sweep,
             "skills-zipf takes no --sweep (it compares three models at one setting)")
     require(spec.system.loss == "mse", "skills-zipf compares MSE models (loss must be 'mse')")
+
+
+def train(spec: Spec, out: Path | None = None, **options: Any) -> xr.Dataset:
+    """The three models' engine runs (`check(spec)` has run; the engine validates each part)."""
     return train_parts(companion_specs(spec), spec, out, combine=combine, **options)
 
 
@@ -205,6 +209,7 @@ register(Experiment(
     summarize=summarize,
     figures=figures,
     train=train,
+    check=check,
     parts=companion_specs,
     claims=CLAIMS,
 ))
