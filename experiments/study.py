@@ -112,7 +112,7 @@ class Experiment:
     `figures(ds, summary) -> {name: Figure}` draws them; the framework (`write_report`) saves
     `<name>.png`, writes summary.json and closes every figure. A study that needs more than the
     Dataset (snapshots, the folder of a part) finds its folder with `RunFolder.of(ds)`.
-    `train(spec, out, **options)` defaults to `toymodels.engine.run` (see `fit`).
+    `train(spec, out, **options)` defaults to `toymodels.engine.run` (see `run`).
     `check(spec)` raises `ConfigError` when the report could not read a run of `spec` (too few
     seeds, a needed step not recorded, a needed axis not swept): it runs before any training.
     `parts(spec, preset)` names the engine runs that `train` makes (what `--plan` plans), when
@@ -139,7 +139,7 @@ class Experiment:
             raise ConfigError(f"unknown preset {preset!r} for {self.name}; presets: {', '.join(self.presets)}")
         return self.presets[preset]()
 
-    def fit(self, spec: Spec, out: Path | None, **options: Any) -> xr.Dataset:
+    def run(self, spec: Spec, out: Path | None, **options: Any) -> xr.Dataset:
         """Train `spec` into `out` with this study's `train` (the engine's `run` unless it has its own)."""
         return (self.train or engine.run)(spec, out, **options)
 
@@ -204,5 +204,5 @@ def write_report(name: str | None, out: Path, **sweep_options: Any) -> dict[str,
 def run_and_report(name: str, preset: str, spec: Spec, out: Path, **options: Any) -> dict[str, Any]:
     """Train `spec` as experiment `name` into `out` (resuming or reusing what is there), then report."""
     get(name).check(spec)
-    get(name).fit(spec, out, metadata={"experiment": name, "preset": preset}, **options)
+    get(name).run(spec, out, metadata={"experiment": name, "preset": preset}, **options)
     return write_report(name, out)[0]

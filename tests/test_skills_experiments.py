@@ -30,7 +30,7 @@ def run_tiny(name: str, out) -> tuple[dict, list[str]]:
     experiment = REGISTRY[name]
     spec = experiment.spec("tiny")
     experiment.check(spec)
-    experiment.fit(spec, out, quiet=True, metadata={"experiment": name, "preset": "tiny"})
+    experiment.run(spec, out, quiet=True, metadata={"experiment": name, "preset": "tiny"})
     ds = tm.load(out)
     summary = experiment.summarize(ds)
     try:
