@@ -136,10 +136,10 @@ def test_every_family_page_carries_its_paper_plan_line():
 def test_a_failed_report_keeps_the_results_and_can_be_rerun(tmp_path, monkeypatch):
     experiment = discover()["modular-addition"]
 
-    def broken(ds, out):
+    def broken(ds):
         raise RuntimeError("report failed")
 
-    monkeypatch.setitem(REGISTRY, "modular-addition", dataclasses.replace(experiment, report=broken))
+    monkeypatch.setitem(REGISTRY, "modular-addition", dataclasses.replace(experiment, summarize=broken))
     out = tmp_path / "run"
     args = ["run", "modular-addition", "--preset", "tiny", "--set", "steps=50", "--out", str(out), "--quiet"]
     with pytest.raises(RuntimeError, match="report failed"):
