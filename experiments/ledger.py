@@ -5,7 +5,8 @@
 numbers from `summary.json` and grades each claim (`grade`):
 
     missing          the key is absent or its value is not a finite number (always a failure)
-    inconclusive     fewer than `min_n` values, or a 95 % interval wider than a two-sided band
+    inconclusive     fewer than `min_n` values, or a 95 % interval wider than a two-sided band and
+                     overlapping it
     reproduced       value ∈ accept          (worded "met" for targets, "passes" for controls)
     partly           value ∈ partly          ("partly met", "partly passes")
     not reproduced   otherwise               ("not met", "fails")
@@ -29,7 +30,7 @@ from typing import Any
 from toymodels.experiments import KINDS, Claim, discover, get, run_and_report
 from toymodels.spec import ConfigError, Spec
 from toymodels.store import RunFolder, git_commit, package_version
-from toymodels.theory.estimate import Estimate
+from toymodels.theory.estimate import CONFIDENCE, Estimate
 
 WORDS = {
     "paper": {"reproduced": "reproduced", "partly": "partly", "not reproduced": "not reproduced"},
@@ -65,12 +66,13 @@ def within(value: float, band: tuple[float | None, float | None] | None) -> bool
 
 
 def undecided(claim: Claim, ours: Estimate) -> bool:
-    """Too few values, or an interval (student-t / bootstrap) wider than a two-sided accept band."""
+    """Too few values, or a confidence interval (student-t, Welch, Wilson, bootstrap) that is wider
+    than a two-sided accept band and overlaps it (one wholly outside the band decides)."""
     if ours.n < claim.min_n:
         return True
     low, high = claim.accept
-    return (ours.interval in ("student-t", "bootstrap") and None not in (low, high, ours.lo, ours.hi)
-            and ours.hi - ours.lo > high - low)
+    return (ours.interval in CONFIDENCE and None not in (low, high, ours.lo, ours.hi)
+            and ours.hi - ours.lo > high - low and ours.lo <= high and ours.hi >= low)
 
 
 def grade(claim: Claim, ours: Estimate | None) -> str:

@@ -18,7 +18,7 @@ from typing import Any
 
 from toymodels import engine
 from toymodels.spec import Spec, require
-from toymodels.store import RunFolder
+from toymodels.store import RunFolder, claim_run_folder
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,7 @@ def launch(spec: Spec, out: Path, count: int, launcher: Launcher, metadata: Mapp
            wait: bool = True, checkpoint_seconds: float = 10.0) -> list[int]:
     """Submit the `count` shards as one job array; with `wait`, wait and resubmit each failed shard
     once on its own. Returns the shards that still failed (empty: all finished)."""
+    claim_run_folder(out, {**metadata, "spec": spec.to_dict()})  # before the job logs go into it
     logs = out / "jobs"
     logs.mkdir(parents=True, exist_ok=True)
     executor = launcher.executor(logs)

@@ -83,9 +83,7 @@ def two_point_exponents(loss: xr.DataArray, dim: str, points: tuple[float, float
         out[str(name)] = {}
         for a in loss["alpha"].values:
             y = loss.sel(optimizer=name, alpha=a).sel({dim: list(points)}).transpose("seed", dim)
-            fit = bootstrap_seeds(np.asarray(points, float), y.values)
-            finite = [v if np.isfinite(v) else None for v in (fit.value, fit.lo, fit.hi)]
-            out[str(name)][key_text(a)] = Estimate(*finite, n=fit.n, interval="bootstrap", level=0.95)
+            out[str(name)][key_text(a)] = bootstrap_seeds(np.asarray(points, float), y.values).estimate()
     return out
 
 

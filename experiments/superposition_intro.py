@@ -10,8 +10,8 @@ A member forms a *pentagon* when all five are represented and every gap is withi
 summary.json keys:
     represented           {S: mean number of represented features over seeds}
     pentagon_fraction     {S: share of seeds forming a pentagon}
-    pentagon_at_0.9       Estimate (no interval yet: the Wilson interval it had is not an Estimate kind):
-                          share of seeds forming a pentagon at S = 0.9, n = seeds
+    pentagon_at_0.9       Estimate: share of seeds forming a pentagon at S = 0.9 with its Wilson 95 %
+                          interval, n = seeds
     max_gap_error_at_0.9  {seed: max_i |gap_i − 72°|} at S = 0.9 (null when < 2 features represented)
     eval_loss_at_0.9      {"pentagon", "other"}: mean expected loss of the final (W, b) of the seeds
                           forming a pentagon and of the others at S = 0.9, each estimated on one
@@ -32,7 +32,7 @@ from toymodels.experiments import Claim, Experiment, Figures, Summary, register
 from toymodels.experiments.common import spec_of
 from toymodels.plots.superposition import feature_columns
 from toymodels.superposition import Superposition, fixed_sample_losses, importances
-from toymodels.theory.estimate import Estimate, point
+from toymodels.theory.estimate import Estimate, wilson
 from toymodels.theory.superposition import polygon
 
 SPARSITIES = (0.0, 0.5, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95)
@@ -113,7 +113,7 @@ def summarize(ds: xr.Dataset) -> SuperpositionIntroSummary:
         losses = fixed_sample_losses(w[:, d], b[:, d], density, spec_of(ds).hparams["importance"],
                                      samples=1 << 17)
         at_0_9 = {
-            "pentagon_at_0_9": point(hits / n, n),
+            "pentagon_at_0_9": wilson(hits, n),
             "eval_loss_at_0_9": {"pentagon": group_mean(losses, pentagon[:, d]),
                                  "other": group_mean(losses, ~pentagon[:, d])},
             "max_gap_error_at_0_9": {

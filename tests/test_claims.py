@@ -56,6 +56,8 @@ def test_grade_partly_missing_and_inconclusive():
     # a 95 % interval wider than a two-sided band cannot decide; a narrow one can
     assert grade(claim((0.9, 1.1)), student_t([0.0, 1.0, 2.0])) == "inconclusive"
     assert grade(claim((0.9, 1.1)), student_t([0.99, 1.0, 1.01])) == "reproduced"
+    # a wide interval wholly outside the band decides
+    assert grade(claim((0.9, 1.1)), student_t([3.0, 4.0, 5.0])) == "not reproduced"
 
 
 def test_a_missing_or_broken_value_fails_its_claim_test_whatever_is_declared():

@@ -162,3 +162,14 @@ def test_an_unknown_interval_kind_is_refused():
         Estimate(1.0, interval="wilson")
     assert Estimate(1.0, 0.0, 2.0, 5, "bootstrap", 0.9).describe() == "90 % bootstrap interval"
     assert member_range([1.0, 2.0]).describe() == "range" and point(1.0).describe() == "no interval"
+
+
+@given(st.integers(0, 50), st.integers(1, 50))
+def test_wilson_interval_holds_the_share_and_stays_in_0_1(k, n):
+    from toymodels.theory.estimate import wilson
+
+    k = min(k, n)
+    e = wilson(k, n)
+    assert e.value == k / n and e.n == n and e.interval == "wilson"
+    assert -1e-12 <= e.lo <= e.value <= e.hi <= 1 + 1e-12
+    assert wilson(0, 0).value is None

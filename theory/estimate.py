@@ -6,6 +6,7 @@ Three ways to get an interval, each named for what it is:
     bootstrap(x)         mean, percentile bootstrap over the values     (interval "bootstrap")
     bootstrap_difference(a, b)  mean(a) − mean(b), both groups resampled (interval "bootstrap")
     welch_difference(a, b)      mean(a) − mean(b) ± t_ν √(s²_a/n_a + s²_b/n_b)  (interval "welch")
+    wilson(k, n)         share k/n with Wilson's score interval          (interval "wilson")
     member_range(x)      mean (or median), lo..hi = min..max            (interval "range")
 
 Every constructor drops non-finite values first and says how many it kept (`n`); with none left
@@ -23,8 +24,9 @@ from typing import Any, Literal
 import numpy as np
 from scipy import stats
 
-Interval = Literal["student-t", "welch", "bootstrap", "range", "none"]
-INTERVALS: tuple[str, ...] = ("student-t", "welch", "bootstrap", "range", "none")
+Interval = Literal["student-t", "welch", "wilson", "bootstrap", "range", "none"]
+INTERVALS: tuple[str, ...] = ("student-t", "welch", "wilson", "bootstrap", "range", "none")
+CONFIDENCE: tuple[str, ...] = ("student-t", "welch", "wilson", "bootstrap")   # intervals with a level
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,16 @@ def welch_difference(a: Any, b: Any, level: float = 0.95) -> Estimate:
     dof = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
     half = float(stats.t.ppf((1 + level) / 2, dof) * np.sqrt(va + vb))
     return Estimate(value, value - half, value + half, n, "welch", level)
+
+
+def wilson(successes: int, n: int, level: float = 0.95) -> Estimate:
+    """Share k/n with Wilson's score interval: (p̂ + z²/2n ± z √(p̂(1−p̂)/n + z²/4n²)) / (1 + z²/n)."""
+    if n == 0:
+        return Estimate(None, n=0, interval="wilson", level=level)
+    z, share = float(stats.norm.ppf((1 + level) / 2)), successes / n
+    centre = (share + z**2 / (2 * n)) / (1 + z**2 / n)
+    half = z * math.sqrt(share * (1 - share) / n + z**2 / (4 * n**2)) / (1 + z**2 / n)
+    return Estimate(share, centre - half, centre + half, n, "wilson", level)
 
 
 def bootstrap_interval(statistic: Callable[[np.ndarray], float], n: int, samples: int = 1000,
