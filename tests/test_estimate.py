@@ -159,7 +159,7 @@ def test_from_json_reads_bare_numbers_and_refuses_what_is_not_a_number():
 
 def test_an_unknown_interval_kind_is_refused():
     with pytest.raises(ValueError, match="interval"):
-        Estimate(1.0, interval="wilson")
+        Estimate(1.0, interval="wald")
     assert Estimate(1.0, 0.0, 2.0, 5, "bootstrap", 0.9).describe() == "90 % bootstrap interval"
     assert member_range([1.0, 2.0]).describe() == "range" and point(1.0).describe() == "no interval"
 
