@@ -137,7 +137,9 @@ def wilson(successes: int, n: int, level: float = 0.95) -> Estimate:
     z, share = float(stats.norm.ppf((1 + level) / 2)), successes / n
     centre = (share + z**2 / (2 * n)) / (1 + z**2 / n)
     half = z * math.sqrt(share * (1 - share) / n + z**2 / (4 * n**2)) / (1 + z**2 / n)
-    return Estimate(share, centre - half, centre + half, n, "wilson", level)
+    lo = 0.0 if successes == 0 else centre - half   # exact at the ends (no round-off past the share)
+    hi = 1.0 if successes == n else centre + half
+    return Estimate(share, lo, hi, n, "wilson", level)
 
 
 def bootstrap_interval(statistic: Callable[[np.ndarray], float], n: int, samples: int = 1000,
