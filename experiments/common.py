@@ -1,5 +1,5 @@
-"""Helpers shared by the studies: the stored config, member dims, per-member rows, nested summary
-dicts, seed intervals, and several engine runs stored as one run folder."""
+"""Helpers shared by the studies: the stored config and Spec, member dims, per-member rows, nested
+summary dicts, and several engine runs stored as one run folder."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
-from scipy import stats
 
 from toymodels import engine, store
 from toymodels.spec import Spec
@@ -70,26 +69,10 @@ def member_rows(ds: xr.Dataset, values: Mapping[str, xr.DataArray]) -> list[dict
     return rows
 
 
-def mean_interval(values: Any, level: float = 0.95) -> dict[str, Any]:
-    """{"mean", "lo", "hi", "n"}: the mean of the finite values and its Student-t interval,
-    mean ± t_{(1+level)/2, n−1} · sd/√n (lo, hi None for n < 3, where such an interval means little)."""
-    x = np.asarray(values, float).ravel()
-    x = x[np.isfinite(x)]
-    n = len(x)
-    if n == 0:
-        return {"mean": None, "lo": None, "hi": None, "n": 0}
-    mean = float(x.mean())
-    if n < 3:
-        return {"mean": mean, "lo": None, "hi": None, "n": n}
-    half = float(stats.t.ppf((1 + level) / 2, n - 1) * x.std(ddof=1) / np.sqrt(n))
-    return {"mean": mean, "lo": mean - half, "hi": mean + half, "n": n}
-
-
 def nested(values: xr.DataArray, *dims: str) -> Any:
-    """{dim0 value: {dim1 value: … float}} with NaN → None."""
+    """{dim0 value: {dim1 value: … float}} (NaN stays NaN: `to_json` writes it as null)."""
     if not dims:
-        v = float(values)
-        return None if np.isnan(v) else v
+        return float(values)
     keys = values[dims[0]].values
     return {key_text(k): nested(values.sel({dims[0]: k}), *dims[1:]) for k in keys}
 
@@ -109,7 +92,7 @@ def train_parts(parts: Mapping[str, Spec], spec: Spec, out: Path | None, *,
     """
     def compute() -> xr.Dataset:
         results = {
-            name: engine.run(part, None if out is None else Path(out) / "parts" / name, quiet=quiet,
+            name: engine.run(part, None if out is None else store.RunFolder(out).part(name).path, quiet=quiet,
                              checkpoint_seconds=checkpoint_seconds,
                              metadata={**(metadata or {}), "part": name})
             for name, part in parts.items()

@@ -42,11 +42,14 @@ from toymodels.theory.superposition import PHASES, analytic_phase, classify, sup
 
 
 def grid_spec(side: int, seeds: int, steps: int, batch: int, log_every: int) -> Spec:
-    """density 10^[−2, 0] × importance 10^[−1, 1], `side` log-spaced values each."""
+    """density 10^[−2, 0] × importance 10^[−1, 1], `side` log-spaced values each; every cell its own
+    initial states (`init="independent"`): a majority over seeds that shared one init per seed across
+    the whole map would vote the same few inits in every cell."""
     system = Superposition(n=2, m=1, batch=batch)
     sweep = {"density": tuple(float(v) for v in np.logspace(-2, 0, side)),
              "importance": tuple(float(v) for v in np.logspace(-1, 1, side))}
-    return Spec(system, system.hparams(), sweep=sweep, seeds=seeds, steps=steps, log_every=log_every)
+    return Spec(system, system.hparams(), sweep=sweep, seeds=seeds, steps=steps, log_every=log_every,
+                init="independent")
 
 
 def tiny() -> Spec:
