@@ -172,12 +172,12 @@ def get(name: str) -> Experiment:
     return REGISTRY[name]
 
 
-def write_report(name: str | None, out: Path, **sweep_options: Any) -> dict[str, Any]:
-    """Report on the finished run in `out`: experiment `name`'s summary and figures (none for a plain
-    engine run, `name` None), then the generic phase map and heatmaps (`experiments.sweep_report`;
-    options axes, metric, fix, all checked before anything is drawn). Writes the figures and
-    `summary.json`, removes the figures of an earlier report that this one did not draw, and
-    returns (summary, names of the figures written)."""
+def write_report(name: str | None, out: Path, **sweep_options: Any) -> tuple[dict[str, Any], list[str]]:
+    """Report on the finished run in `out`: experiment `name`'s summary and figures (for a plain
+    engine run, `name` None: every scalar observable's curves), then the generic phase map and
+    heatmaps (`experiments.sweep_report`; options axes, metric, fix, all checked before anything is
+    drawn). Writes the figures and `summary.json`, removes the figures of an earlier report that
+    this one did not draw, and returns (summary, names of the figures written)."""
     from toymodels.experiments.sweep_report import sweep_figures, sweep_summary, sweep_view
 
     run = RunFolder(out)
@@ -188,7 +188,8 @@ def write_report(name: str | None, out: Path, **sweep_options: Any) -> dict[str,
     view = sweep_view(ds, data, **sweep_options)
     phase = sweep_summary(ds, view)
     try:
-        drawn = {**(experiment.figures(ds, summary) if experiment else {}), **sweep_figures(ds, view)}
+        drawn = {**(experiment.figures(ds, summary) if experiment else generic_figures(ds)),
+                 **sweep_figures(ds, view)}
         for figure_name, figure in drawn.items():
             figure.savefig(run.figure(figure_name), dpi=120)
     finally:
@@ -199,6 +200,16 @@ def write_report(name: str | None, out: Path, **sweep_options: Any) -> dict[str,
     data = {**data, **(phase.to_json() if phase else {}), "figures": sorted(drawn)}
     write_json_atomic(run.summary, data)
     return data, sorted(drawn)
+
+
+def generic_figures(ds: xr.Dataset) -> Figures:
+    """A run with no experiment: "curves", every scalar observable of every member vs step."""
+    from toymodels.plots.curves import observable_curves
+    from toymodels.theory.phases import scalar_observable
+
+    names = [n for n in ds.data_vars if scalar_observable(ds, n)]
+    swept = [d for d in ds["diverged_step"].dims if d != "seed"] if "diverged_step" in ds else []
+    return {"curves": observable_curves(ds, names, hue=swept[0] if swept else None)} if names else {}
 
 
 def run_and_report(name: str, preset: str, spec: Spec, out: Path, **options: Any) -> dict[str, Any]:

@@ -45,6 +45,33 @@ def training_curves(ds: xr.Dataset, hue: str | None = None, rows: str | None = N
     return fig
 
 
+def observable_curves(ds: xr.Dataset, names: list[str], hue: str | None = None, title: str = "") -> Figure:
+    """Every member's curve of each scalar observable in `names` vs step (one panel each; log y when
+    the values are positive and span a factor of 100); colour by the `hue` dim."""
+    columns = min(3, len(names))
+    rows = -(-len(names) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(4.6 * columns, 3.4 * rows), squeeze=False,
+                             constrained_layout=True)
+    hues = ds[hue].values if hue else [None]
+    colours = plt.cm.viridis(np.linspace(0, 0.9, len(hues)))
+    for ax, name in zip(axes.flat, names, strict=False):
+        for colour, value in zip(colours, hues, strict=True):
+            curves, _ = member_curves(ds[name].sel({hue: value}) if hue else ds[name])
+            for i, curve in enumerate(curves):
+                label = f"{hue}={value:g}" if hue and i == 0 else None
+                ax.plot(ds["step"], curve, color=colour, alpha=0.7, lw=1, label=label)
+        values = ds[name].values[np.isfinite(ds[name].values)]
+        if values.size and values.min() > 0 and values.max() >= 100 * values.min():
+            ax.set_yscale("log")
+        ax.set(xlabel="step", title=name)
+        if hue:
+            ax.legend(fontsize=6)
+    for ax in axes.flat[len(names):]:
+        ax.set_visible(False)
+    fig.suptitle(title or "every member's observables vs step", fontsize=9)
+    return fig
+
+
 def signal_trajectories(signal: xr.DataArray, alive: xr.DataArray, title: str = "") -> Figure:
     """S_k(t) of one member (dims step, freq); survivors (alive) in colour, casualties in grey."""
     fig, ax = plt.subplots(figsize=(6, 4), constrained_layout=True)

@@ -113,8 +113,8 @@ def test_a_stored_run_gives_back_its_spec(name, tmp_path):
 
 
 def test_a_trained_run_gives_back_its_spec_and_reports_without_an_experiment(tmp_path, capsys):
-    """A folder written by `tm.run` (no experiment): its Spec, and the generic report (curves-free:
-    phase map and heatmaps over its two swept axes)."""
+    """A folder written by `tm.run` (no experiment): its Spec, and the generic report (every
+    observable's curves, phase map and heatmaps over its two swept axes)."""
     from toymodels.experiments.cli import main
 
     system = tm.ModularMLP(p=7, d=4, width=8)
@@ -127,7 +127,7 @@ def test_a_trained_run_gives_back_its_spec_and_reports_without_an_experiment(tmp
         tm.RunFolder.of(ds.copy())
     assert main(["report", str(tmp_path)]) == 0
     summary = json.loads((tmp_path / "summary.json").read_text())
-    assert summary["phase_map"]["axes"] == ["wd", "lr"]
+    assert summary["phase_map"]["axes"] == ["wd", "lr"] and "curves" in summary["figures"]
     assert {f"{name}.png" for name in summary["figures"]} == {p.name for p in tmp_path.glob("*.png")}
     assert "phase-map.png" in capsys.readouterr().out
 
