@@ -242,5 +242,5 @@ def default_metrics(available: dict[str, xr.DataArray], extra: list[str]) -> lis
 def rule_title(attrs: dict[str, Any], seeds: int) -> str:
     level = (f"acc ≥ {attrs['threshold']:g}" if attrs["rule"] == "accuracy"
              else f"loss ≤ {attrs['loss_level']:g}·initial")
-    return (f"majority phase of {seeds} seed(s); % = seed fraction < 100 %\n"
+    return (f"majority phase of {seeds} seed(s); % = its seed fraction < 100 %, bar = every phase's share\n"
             f"{attrs['rule']} rule: {level}, B = {attrs['budget']}, Δ = {attrs['delay']:g}")
