@@ -15,7 +15,7 @@ from pathlib import Path
 
 PACKAGE = "toymodels.experiments"
 NOT_STUDIES = ("__init__", "catalog", "study", "cli", "ledger", "common", "sweep_report", "fit", "paper_presets",
-               "shards")
+               "shards", "task_scores")
 
 
 @dataclass(frozen=True)
