@@ -20,6 +20,9 @@ summary.json keys:
     gini_rise_in_cleanup    Estimate (no interval): fraction of members whose Gini coefficients of W_E *and*
                             W_L are higher at cleanup_end than at cleanup_start
     phases                  per member: {memorised, cleanup_start, cleanup_end} (steps; null = never)
+    phase_timing            {memorised_share, cleanup_start_share}: Estimates (lo..hi = member range) of
+                            memorised / cleanup_end and cleanup_start / cleanup_end per member (the
+                            paper's mainline run: 1.4k / 14k = 0.10 and 9.4k / 14k = 0.67)
     late_spike              Estimate (no interval): fraction of members whose train loss in the last 20 % of
                             the run rises above max(10 × its value where that window starts, 1e-3)
     members                 one row per member: seed (and swept values), key_freqs, the phase steps,
@@ -155,6 +158,13 @@ def fraction(x: xr.DataArray) -> Estimate:
     return point(float(x.values.mean()), int(x.size))
 
 
+def phase_timing(phases: Any) -> dict[str, Estimate]:
+    """memorised / cleanup_end and cleanup_start / cleanup_end per member, their mean and member range
+    (members without a cleanup end are left out)."""
+    return {f"{b}_share": member_range((getattr(phases, b) / phases.cleanup_end).values)
+            for b in ("memorised", "cleanup_start")}
+
+
 @dataclass(frozen=True)
 class ProgressMeasuresSummary(Summary):
     key_freqs: list[list[int]]
@@ -163,6 +173,7 @@ class ProgressMeasuresSummary(Summary):
     excluded_rise: Estimate                    # range over members
     gini_rise_in_cleanup: Estimate             # share of members, no interval
     phases: list[dict[str, Any]]
+    phase_timing: dict[str, Estimate]          # ranges over members
     late_spike: Estimate                       # share of members, no interval
     members: list[dict[str, Any]]
     n_members: int
@@ -212,6 +223,7 @@ def summarize(ds: xr.Dataset) -> ProgressMeasuresSummary:
         excluded_rise=member_range(rise.values),
         gini_rise_in_cleanup=fraction(gini_up),
         phases=[{b: row[b] for b in ("memorised", "cleanup_start", "cleanup_end")} for row in rows],
+        phase_timing=phase_timing(phases),
         late_spike=fraction(spikes),
         members=rows,
         n_members=len(rows),
@@ -287,6 +299,39 @@ CLAIMS = (
              "every member (accept), a majority (partly)",
         measured=1.0, drift=0.34, drift_source=ONE_MEMBER, min_n=3,
         reason="fraction of members where both rise from cleanup start to end (W_E, W_L as in the paper)",
+    ),
+    Claim(
+        source="Nanda et al. 2023, §5.1 and Fig. 7 (phase boundaries of the mainline run)",
+        text="memorisation ends about a tenth of the way to the end of cleanup",
+        key="phase_timing/memorised_share",
+        paper="memorisation 0–1.4k epochs, cleanup ends at 14k: 1.4k / 14k = 0.10",
+        accept=(0.075, 0.125),
+        partly=(0.05, 0.15),
+        band="the paper's boundaries (read by eye, stated to 0.1k, no seed spread; App. C.2.1: other seeds "
+             "differ only in timing): 0.10 ± 25 % (accept) / ± 50 % (partly), a round rule on the paper's "
+             "ratio, written after our value was seen (weak source: one run, eye-read boundaries)",
+        measured=0.1072340813720124, drift=0.02,
+        drift_source="the member range 0.103–0.111 (width 0.008) plus one logging interval (50 steps) of "
+                     "one member's memorised step: 50 / 1400 / 3 = 0.012",
+        min_n=3,
+        reason="memorised at step 150 in every member, cleanup ends at 1350–1450 (p = 43, 1500 steps; the "
+               "paper's p = 113, 40k epochs): the same fraction of the run",
+    ),
+    Claim(
+        source="Nanda et al. 2023, §5.1 and Fig. 7 (phase boundaries of the mainline run)",
+        text="circuit formation takes about two thirds of the run to the end of cleanup, cleanup the last third",
+        key="phase_timing/cleanup_start_share",
+        paper="circuit formation 1.4k–9.4k, cleanup 9.4k–14k epochs: 9.4k / 14k = 0.67",
+        accept=(0.504, 0.839),
+        partly=(0.336, 1.0),
+        band="the paper's boundaries (read by eye, stated to 0.1k, no seed spread): 0.671 ± 25 % (accept) / "
+             "± 50 % (partly), the same round rule as the memorisation row, written after our value was seen "
+             "(weak source: one run, eye-read boundaries)",
+        measured=0.6298272821261327, drift=0.19,
+        drift_source="the member range 0.536–0.724 (3 members): width 0.19",
+        min_n=3,
+        reason="cleanup starts at 750–1050 of 1350–1450 steps (test loss 10 % of its log drop down; the "
+               "paper reads the boundary by eye)",
     ),
 )
 

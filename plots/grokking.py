@@ -64,3 +64,38 @@ def flow_overlay(network: xr.DataArray, flow: xr.DataArray, r2: np.ndarray, titl
     axes[0][0].set_ylabel("standardised E_k (solid: network, dashed: ℓ_eff flow)")
     fig.suptitle(title, fontsize=9)
     return fig
+
+
+PHASE_COLOURS = {"comprehension": "tab:green", "grokking": "tab:orange", "memorization": "tab:blue",
+                 "confusion": "tab:red"}
+
+
+def phase_shares(cells: list[dict], x: str, y: str, n_seeds: int, title: str = "") -> Figure:
+    """Per cell (one row, grouped by x): the share of seeds in each phase (stacked bar), the
+    authors' phase (a marker in its colour, when given) and the share of seeds whose final
+    representation is linear (black tick, RQI ≥ 0.95).
+
+    cells: rows with x, y, `fractions` {phase: share}, `linear_share` and optionally `authors_phase`.
+    """
+    fig, ax = plt.subplots(figsize=(7.5, 0.28 * len(cells) + 1.4), constrained_layout=True)
+    labels = []
+    for row, cell in enumerate(cells):
+        left = 0.0
+        for phase, colour in PHASE_COLOURS.items():
+            share = cell["fractions"][phase]
+            ax.barh(row, share, left=left, color=colour, height=0.8,
+                    label=phase if row == 0 else None)
+            left += share
+        theirs = cell.get("authors_phase")
+        if theirs is not None:
+            ax.plot(1.04, row, "s", color=PHASE_COLOURS[theirs], ms=7, clip_on=False,
+                    label="authors' phase" if row == 0 else None)
+        ax.plot([cell["linear_share"]] * 2, [row - 0.4, row + 0.4], color="k", lw=2,
+                label="share with final RQI ≥ 0.95" if row == 0 else None)
+        labels.append(f"{x} {cell[x]:.3g}, {y} {cell[y]:g}")
+    ax.set_yticks(range(len(cells)), labels, fontsize=7)
+    ax.invert_yaxis()
+    ax.set(xlim=(0, 1.08), xlabel=f"share of the {n_seeds} seeds (independent inits per cell)")
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.12 - 0.6 / max(len(cells), 1)), ncol=3)
+    return fig

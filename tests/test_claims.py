@@ -1,8 +1,8 @@
 """The reproduction ledger: grading rules, the page, and every declared claim checked on a fresh run.
 
 `test_claims_hold` runs each experiment's claimed preset once (as `toymodels reproduce` does) and
-fails when a claim's value is missing, its grade differs from the declared one, or it drifted beyond
-its declared tolerance.
+fails when a claim's value is missing, its grade differs from the declared one, it drifted beyond
+its declared tolerance, or the committed page (docs/reproductions.json) disagrees with it.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from toymodels.experiments.ledger import (
     Row,
     check,
     grade,
+    load_rows,
     lookup,
     markdown,
     merge,
@@ -30,6 +31,7 @@ from toymodels.experiments.ledger import (
 from toymodels.theory.estimate import Estimate, point, student_t
 
 CLAIMED = sorted(name for name, experiment in discover().items() if experiment.claims)
+PAGE = Path(__file__).resolve().parents[1] / "docs" / "reproductions.json"
 
 
 def claim(accept, partly=None, measured=2.0, drift=0.5, kind="paper", expected="reproduced", min_n=1) -> Claim:
@@ -105,11 +107,27 @@ def test_merge_keeps_other_experiments_rows():
     assert merge(merged, fresh[:1]) == [r for r in merged if r.experiment != other] + fresh[:1]
 
 
+def test_reproduce_refuses_a_dirty_tree_unless_allowed(tmp_path, capsys, monkeypatch):
+    import toymodels.store
+
+    monkeypatch.setattr(toymodels.store, "git_commit", lambda: "abc+dirty")
+    page = tmp_path / "r.md"
+    assert main(["reproduce", "--only", CLAIMED[0], "--out", str(tmp_path), "--ledger", str(page)]) == 2
+    assert "uncommitted changes" in capsys.readouterr().err and not page.exists()
+
+
 def test_reproduce_rejects_unknown_names(tmp_path, capsys):
     assert main(["reproduce", "--only", "no-such-study", "--out", str(tmp_path), "--ledger",
                  str(tmp_path / "r.md")]) == 2
     assert "unknown experiment" in capsys.readouterr().err
     assert not (tmp_path / "r.md").exists()
+
+
+def test_the_page_lists_exactly_the_declared_claims_from_a_clean_commit():
+    declared = sorted((n, c.key, c.preset) for n, e in discover().items() for c in e.claims)
+    stored = sorted((r.experiment, r.claim.key, r.claim.preset) for r in load_rows(PAGE))
+    assert stored == declared
+    assert "+dirty" not in PAGE.with_suffix(".md").read_text()
 
 
 @pytest.fixture(scope="session")
@@ -124,4 +142,10 @@ def test_claims_hold(name, ledger_dir):
     rows = reproduce(ledger_dir, [name])
     assert rows, f"{name} declares claims but none was checked"
     wrong = [message for row in rows for message in problems(row)]
+    page = {(r.claim.key, r.claim.preset): r.ours for r in load_rows(PAGE) if r.experiment == name}
+    for row in rows:
+        shown = page.get((row.claim.key, row.claim.preset))
+        if shown is None or row.ours is None or abs(shown.value - row.ours.value) > row.claim.drift:
+            wrong.append(f"{row.claim.key}: the page says {shown and shown.value}, this run "
+                         f"{row.ours and row.ours.value} (regenerate it: toymodels reproduce --only {name})")
     assert not wrong, "; ".join(wrong)

@@ -146,19 +146,74 @@ def test_grokking_cells_between_comprehension_and_memorization_in_their_lr_row()
 
 def test_the_authors_own_map_agrees_with_itself_and_a_flipped_cell_costs_one_cell():
     """Our map set to the authors' phases (their step counts, B = 1e4, Δ = 1e3) on the default sub-grid
-    agrees everywhere; flipping one cell costs exactly 1/24; off the paper's axes there is no comparison."""
+    agrees everywhere; flipping one cell costs exactly 1/18; off the paper's axes there is no comparison."""
     lrs = grokking_phases.default().sweep["dec_lr"]
     wds = grokking_phases.default().sweep["dec_wd"]
     rows = [round((np.log10(lr) + 4) * 5) for lr in lrs]
     theirs = np.array([[phase_rule(min(AUTHORS_TRAIN_STEPS[i, int(w)], 9999), min(AUTHORS_TEST_STEPS[i, int(w)], 9999),
                                    10000, 1000.0) for w in wds] for i in rows])
-    assert (theirs == GROKKING).sum() == 8  # the 8 Goldilocks cells the claim's band is read from
+    # the sub-grid crosses the authors' band: all four phases, 4 Goldilocks cells (the claim's band)
+    assert set(np.unique(theirs)) == {COMPREHENSION, GROKKING, MEMORIZATION, CONFUSION}
+    counted = grokking_cells(theirs, np.array(lrs), np.array(wds), ("dec_lr", "dec_wd"))
+    assert (counted["value"], counted["between"]) == (4, 4)
     same = authors_comparison(phase_grid(theirs, lrs, wds), 10000, 1000.0)
-    assert same["agreement"] == 1.0 and len(same["cells"]) == 24
+    assert same["agreement"] == same["seed_agreement"] == 1.0 and len(same["cells"]) == 18
     flipped = theirs.copy()
     flipped[0, 0] = CONFUSION if theirs[0, 0] != CONFUSION else COMPREHENSION
-    assert authors_comparison(phase_grid(flipped, lrs, wds), 10000, 1000.0)["agreement"] == pytest.approx(23 / 24)
-    assert authors_comparison(phase_grid(theirs, [2e-4, 3e-4, 5e-4, 7e-4], wds), 10000, 1000.0) is None
+    assert authors_comparison(phase_grid(flipped, lrs, wds), 10000, 1000.0)["agreement"] == pytest.approx(17 / 18)
+    assert authors_comparison(phase_grid(theirs, [2e-4, 3e-4, 5e-4], wds), 10000, 1000.0) is None
+
+
+def test_seed_agreement_counts_the_seeds_in_the_authors_phase():
+    """One cell, 4 seeds: 3 in the authors' phase → majority agrees (1.0), seed agreement 3/4; the cell's
+    fractions are reported beside the authors' phase."""
+    lr, wd = 1e-4, 2.0  # the authors comprehend here at B = 1e4
+    codes = np.array([COMPREHENSION, COMPREHENSION, GROKKING, COMPREHENSION]).reshape(4, 1, 1)
+    phase = xr.DataArray(codes, dims=("seed", "dec_lr", "dec_wd"),
+                         coords={"seed": range(4), "dec_lr": [lr], "dec_wd": [wd]}, attrs={"phases": list(PHASES)})
+    got = authors_comparison(phase_map(phase, "dec_lr", "dec_wd"), 10000, 1000.0)
+    assert got["agreement"] == 1.0 and got["seed_agreement"] == 0.75
+    cell = got["cells"][0]
+    assert cell["authors_phase"] == "comprehension" and cell["fractions"]["grokking"] == 0.25
+
+
+@given(st.lists(st.tuples(st.integers(0, 99), st.integers(0, 99), st.integers(0, 99)), min_size=1, max_size=30))
+def test_ordering_is_the_share_of_reaching_members_with_rqi_before_train_before_test(steps):
+    """Fig. 4c/d: members that never reach a threshold (99 = B − 1) are left out; of the rest, the
+    share with t_rqi < t_train ≤ t_test, computed by hand."""
+    rqi, train, test = (xr.DataArray(np.array(col), dims="seed") for col in zip(*steps, strict=True))
+    got = grokking_phases.ordering({"rqi": rqi, "train": train, "test": test}, budget=100)
+    reached = [(r, a, b) for r, a, b in steps if max(r, a, b) < 99]
+    assert got.n == len(reached)
+    if reached:
+        assert got.value == pytest.approx(np.mean([r < a <= b for r, a, b in reached]))
+    else:
+        assert got.value is None
+
+
+def test_training_on_the_training_samples_only_gives_the_masked_loss_and_gradient():
+    """n_train = 45 gathers the 45 training samples: loss and gradient equal the masked step's (float
+    summation order aside), for the authors' split and for a per-seed random split."""
+    for split_seed in (58, -1):
+        masked, gathered = GrokkingToy(width=16, split_seed=split_seed), GrokkingToy(width=16, split_seed=split_seed,
+                                                                                    n_train=45)
+        hp = {k: jnp.float32(v) for k, v in masked.hparams().items()}
+        state = masked.init(jax.random.PRNGKey(3), hp)
+        index = jnp.nonzero(state.train, size=45)[0]
+        np.testing.assert_allclose(gathered.train_loss(state.params, index, state.targets),
+                                   masked.losses(state.params, state.train, state.targets)[0], rtol=1e-6)
+        a, b = (jax.tree.leaves(system.step(state, hp).params) for system in (masked, gathered))
+        for x, y in zip(a, b, strict=True):
+            np.testing.assert_allclose(x, y, rtol=1e-5, atol=1e-7)
+
+
+def test_a_static_training_size_must_match_every_members_fraction():
+    system = GrokkingToy(split_seed=58, n_train=45)
+    tm.Spec(system, system.hparams()).validate()
+    with pytest.raises(ConfigError, match="n_train"):
+        tm.Spec(system, system.hparams(), sweep={"train_fraction": (0.82, 0.5)}).validate()
+    with pytest.raises(ConfigError):
+        GrokkingToy(n_train=56)
 
 
 def test_grokking_phases_tiny_preset(tmp_path):
@@ -178,5 +233,8 @@ def test_grokking_phases_tiny_preset(tmp_path):
     final = ds.sel(dec_lr=3e-4, dec_wd=1.0).isel(step=-1)
     assert np.all(final["rqi"].values >= 0.95) and np.all(final["eff_loss"].values < 1e-2)
     assert cells[(3e-4, 1.0)]["t_rqi"] < 1500
-    assert set(grokking_phases.figures(ds, grokking_phases.summarize(ds))) == {"phase-examples", "phase-diagram"}
+    assert 0 <= summary["linear_share"]["value"] <= 1 and summary["ordering"]["n"] <= 8
+    assert all(0 <= c["linear_share"] <= 1 for c in summary["grid"])
+    drawn = grokking_phases.figures(ds, grokking_phases.summarize(ds))
+    assert set(drawn) == {"phase-examples", "phase-shares", "phase-diagram"}
     plt.close("all")

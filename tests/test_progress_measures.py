@@ -277,6 +277,16 @@ def test_phase_boundaries_of_hand_made_curves():
     np.testing.assert_array_equal(phases.cleanup_end.values, [2900, 3400])  # 90 % of the log-drop
 
 
+def test_phase_timing_is_each_boundary_over_the_end_of_cleanup():
+    """Members at (300, 2000) and (1000, 2500): memorised 300, 1000; cleanup 2100–2900, 2600–3400."""
+    timing = progress_measures.phase_timing(progress_phases(dataset([(300, 2000), (1000, 2500)])))
+    shares = {"memorised_share": [300 / 2900, 1000 / 3400], "cleanup_start_share": [2100 / 2900, 2600 / 3400]}
+    for name, values in shares.items():
+        assert timing[name].n == 2 and timing[name].interval == "range"
+        assert timing[name].value == pytest.approx(np.mean(values))
+        assert (timing[name].lo, timing[name].hi) == pytest.approx((min(values), max(values)))
+
+
 def test_a_member_that_never_memorises_has_no_phases():
     ds = dataset([(300, 2000)])
     ds["train_acc"][:] = 0.5
