@@ -111,7 +111,7 @@ def member_table(spec: Spec, dtype: np.dtype, fixed: Mapping[str, Any] | None = 
 
     `fixed`: the values a static point of the sweep sets (its dynamic ones apply to every member);
     `point`: that static point's row-major index (for the members' cells)."""
-    base = {**spec.hparams, **{k: v for k, v in (fixed or {}).items() if k in spec.hparams}}
+    base = spec.point_hparams(fixed or {})
     axes = {"seed": np.arange(spec.seeds), **{k: np.asarray(v) for k, v in spec.dynamic_axes().items()}}
     groups = spec.dynamic_tied()
     sizes = [len(v) for v in axes.values()] + [len(g.rows) for g in groups]

@@ -120,8 +120,7 @@ def program_plan(system: System, hparams: dict[str, float], timed_steps: int = 0
 
 def point_hparams(spec: Spec, fixed: dict[str, Any]) -> dict[str, float]:
     """One member's hyperparameters at a static point (its values; the first of each dynamic axis)."""
-    base = {**spec.hparams, **{k: v for k, v in fixed.items() if k in spec.hparams}}
-    return {**base, **{k: v[0] for k, v in spec.dynamic_axes().items()}}
+    return {**spec.point_hparams(fixed), **{k: v[0] for k, v in spec.dynamic_axes().items()}}
 
 
 def memory_plan(spec: Spec, *, timed: bool = False, compile: bool = True) -> dict[str, Any]:
@@ -173,8 +172,8 @@ def available_bytes() -> int:
 def check_fits(spec: Spec, available: int | None = None) -> None:
     """Refuse (ConfigError, before anything is allocated) a run whose members' state and results
     (`jax.eval_shape` only: nothing compiled or allocated) exceed the memory available: their sum
-    is a lower bound of what the run holds at once."""
-    spec.validate()
+    is a lower bound of what the run holds at once. `spec` is validated already (the caller's
+    boundary)."""
     state, results = 0, 0
     for fixed, system in spec.systems():
         try:

@@ -297,6 +297,11 @@ class Spec:
         return (self.seeds * math.prod(len(v) for v in self.dynamic_axes().values())
                 * math.prod(len(g.rows) for g in self.dynamic_tied()))
 
+    def point_hparams(self, fixed: Mapping[str, Any]) -> dict[str, float]:
+        """The dynamic hyperparameters every member of a static point shares: `hparams`, with the
+        values of the dynamic keys tied to the point (`fixed`) in place."""
+        return {**self.hparams, **{k: float(v) for k, v in fixed.items() if k in self.hparams}}
+
     def validate(self) -> Spec:
         """Check every value the sweep will use; raise `ConfigError` naming the first bad one."""
         for key in self.sweep:
@@ -307,7 +312,7 @@ class Spec:
         require(1 <= self.steps <= MAX_STEPS, f"steps must be between 1 and 2^31 − 1, got {self.steps}")
         self.check_schedule()
         for point in self.points():
-            base = {**self.hparams, **{k: float(v) for k, v in point.fixed.items() if k in self.hparams}}
+            base = self.point_hparams(point.fixed)
             point.system.check(base)
             for key, values in self.dynamic_axes().items():
                 for value in values:
