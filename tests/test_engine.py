@@ -163,7 +163,7 @@ def test_resume_after_sigkill_equals_an_uninterrupted_run(tmp_path):
     while not checkpoint.exists() and process.poll() is None and time.time() < deadline:
         time.sleep(0.02)
     time.sleep(0.3)  # let it get further, maybe into the middle of a write
-    assert process.poll() is None, "the run finished before it could be killed"
+    assert process.poll() is None, f"the run ended before it could be killed: {process.stderr.read()[-2000:]!r}"
     process.send_signal(signal.SIGKILL)
     process.wait()
     assert checkpoint.exists() and not (killed / "summary.json").exists()
