@@ -123,3 +123,15 @@ def test_finite_data_without_the_switch_is_a_one_line_error(tmp_path, capsys):
     assert code == 2
     assert "finite_data" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_learning_order_is_the_rank_correlation_of_frequency_and_learned_step():
+    """QH2: subtasks learned in order of decreasing p_k give ρ = 1, the reverse −1; unlearned ones are left out."""
+    import xarray as xr
+
+    from toymodels.experiments.quanta_scaling import learning_order
+
+    probs = np.array([0.4, 0.3, 0.2, 0.1])
+    steps = xr.DataArray([[100.0, 200.0, 300.0, np.nan], [400.0, 300.0, 200.0, 100.0]], dims=("seed", "subtask"))
+    order = learning_order(steps, probs)
+    assert (order.lo, order.hi, order.n) == (-1.0, 1.0, 2) and order.interval == "range"
