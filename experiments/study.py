@@ -191,7 +191,7 @@ def write_report(name: str | None, out: Path, **sweep_options: Any) -> tuple[dic
         drawn = {**(experiment.figures(ds, summary) if experiment else generic_figures(ds)),
                  **sweep_figures(ds, view)}
         for figure_name, figure in drawn.items():
-            figure.savefig(run.figure(figure_name), dpi=120)
+            titled(figure, name or f"run {run.path.name}", figure_name).savefig(run.figure(figure_name), dpi=120)
     finally:
         plt.close("all")  # a report's figures never outlive it
     earlier = json.loads(run.summary.read_text()).get("figures", []) if run.summary.exists() else []
@@ -200,6 +200,14 @@ def write_report(name: str | None, out: Path, **sweep_options: Any) -> tuple[dic
     data = {**data, **(phase.to_json() if phase else {}), "figures": sorted(drawn)}
     write_json_atomic(run.summary, data)
     return data, sorted(drawn)
+
+
+def titled(figure: Figure, study: str, name: str) -> Figure:
+    """Every report figure names its study: suptitle "<study>: <its own suptitle, else its name>"."""
+    own = figure.get_suptitle()
+    if not own.startswith(study):
+        figure.suptitle(f"{study}: {own or name}", fontsize=9)
+    return figure
 
 
 def generic_figures(ds: xr.Dataset) -> Figures:

@@ -132,6 +132,19 @@ def test_a_trained_run_gives_back_its_spec_and_reports_without_an_experiment(tmp
     assert "phase-map.png" in capsys.readouterr().out
 
 
+def test_report_figures_name_their_study():
+    import matplotlib.pyplot as plt
+
+    from toymodels.experiments.study import titled
+
+    fig = plt.figure()
+    assert titled(fig, "demo", "curves").get_suptitle() == "demo: curves"
+    fig.suptitle("loss per member")
+    assert titled(fig, "demo", "curves").get_suptitle() == "demo: loss per member"
+    assert titled(fig, "demo", "curves").get_suptitle() == "demo: loss per member"   # not twice
+    plt.close(fig)
+
+
 def test_summary_json_turns_estimates_and_non_finite_numbers_into_json():
     from dataclasses import dataclass
 

@@ -67,3 +67,32 @@ def test_bad_shard_settings_are_one_line_and_write_nothing(extra, message, tmp_p
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
     assert not out.exists()
+
+
+def test_a_killed_shard_resumes_and_the_merge_equals_an_unsharded_run(tmp_path):
+    """Shard 0/2 killed (SIGKILL) after its first checkpoint, re-run, then shard 1/2 and the merge:
+    the numbers of an unsharded run made the same way (fresh processes, same device layout)."""
+    import signal
+    import time
+
+    args = [a.replace("steps=20", "steps=2000") for a in ARGS]
+    out, alone = tmp_path / "run", tmp_path / "alone"
+
+    def cli(*extra: str) -> list[str]:
+        return [sys.executable, "-m", "toymodels.experiments.cli", *args, *extra]
+
+    process = subprocess.Popen(cli("--out", str(out), "--shard", "0/2", "--checkpoint-seconds", "0"),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    checkpoint = out / "points" / "point-000.checkpoint.npz"
+    deadline = time.time() + 240
+    while not checkpoint.exists() and process.poll() is None and time.time() < deadline:
+        time.sleep(0.02)
+    assert process.poll() is None, f"the shard ended before it could be killed: {process.stderr.read()[-2000:]!r}"
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    resumed = subprocess.run(cli("--out", str(out), "--shard", "0/2"), capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0 and "resumed" in resumed.stderr, resumed.stderr
+    for command in (cli("--out", str(out), "--shard", "1/2"), cli("--out", str(alone))):
+        subprocess.run(command, check=True, capture_output=True, timeout=600)
+    assert main(["merge", str(out)]) == 0
+    assert_same_results(tm.load(out), tm.load(alone))
