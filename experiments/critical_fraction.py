@@ -30,7 +30,18 @@ for `dynamics_steps` steps (settings of the census system: `--set dynamics_steps
                             dE/dt = −∇ℓ_eff (ℓ_eff = ‖A_D E‖²/‖E‖², A_D the training set's
                             parallelograms; `theory.representation.effective_flow`) started from the
                             member's standardised E(0), time t = repr_lr · step (the authors'
-                            explicit-Euler step η = eta_reprs), over the first `FLOW_STEPS` steps
+                            explicit-Euler step η = eta_reprs), over the first `FLOW_STEPS` steps;
+                            each member row also carries adam_r2, formed, mirrored (below)
+    adam_flow_r2            the ℓ_eff theory on the network's clock: AdamW(repr_lr, repr_wd) on ℓ_eff
+                            from the member's raw E(0) (`adam_effective_flow`; nothing fitted), R² over
+                            the same window: forming / not_forming (Estimate, median and member range
+                            over the members whose RQI does / does not exceed 0.95 within the run),
+                            gradient_flow_forming (the gradient flow's R² on the forming members),
+                            share_forming_above_0.9, n_mirrored (forming members that end in the mirror
+                            image E → −E of the theory's representation: ℓ_eff cannot pick the orientation)
+
+The dynamics members of one seed share their initial E and decoder across the training fractions
+(paired on purpose: Fig. 4b compares fractions from the same init); their splits differ.
 """
 
 from __future__ import annotations
@@ -56,6 +67,7 @@ from toymodels.tasks.addition_pairs import addition_pairs, n_samples
 from toymodels.theory.estimate import Estimate, member_range
 from toymodels.theory.events import first_step
 from toymodels.theory.representation import (
+    adam_effective_flow,
     critical_fraction,
     crossing,
     effective_flow,
@@ -85,11 +97,11 @@ def tiny() -> Spec:
 
 
 def default() -> Spec:
-    return census_spec(SplitCensus(10, 10000, dynamics_seeds=3, dynamics_steps=5000), 1)
+    return census_spec(SplitCensus(10, 10000, dynamics_seeds=8, dynamics_steps=5000), 1)
 
 
 def paper() -> Spec:
-    return census_spec(SplitCensus(10, 10000, dynamics_seeds=3, dynamics_steps=10000), 10)
+    return census_spec(SplitCensus(10, 10000, dynamics_seeds=8, dynamics_steps=10000), 10)
 
 
 def census(spec: Spec) -> xr.Dataset:
@@ -157,33 +169,62 @@ def dynamics_of(ds: xr.Dataset) -> xr.Dataset | None:
 
 @dataclass(frozen=True)
 class Flow:
-    """The ℓ_eff gradient flow against the network, per member (fraction-major, then seed)."""
+    """The ℓ_eff theories against the network, per member (fraction-major, then seed), over the first
+    `FLOW_STEPS` steps: the gradient flow (t = repr_lr · step) and Adam on ℓ_eff (the network's clock)."""
 
-    rows: list[dict[str, Any]]     # {train_fraction, seed, r2}
+    rows: list[dict[str, Any]]     # {train_fraction, seed, r2, adam_r2, formed, mirrored}
     network: list[np.ndarray]      # standardised E(t) (steps, p, d) of each member
-    flow: list[np.ndarray]         # the flow from the member's E(0), same shape
+    flow: list[np.ndarray]         # the gradient flow from the member's E(0), same shape
+    adam: list[np.ndarray]         # Adam on ℓ_eff from the member's raw E(0), same shape
     steps: np.ndarray
 
 
+def r_squared(network: np.ndarray, theory: np.ndarray) -> float:
+    """R² = 1 − Σ(E_net − E_theory)² / Σ(E_net − mean E_net)² over steps, symbols and dims."""
+    return float(1 - np.sum((network - theory) ** 2) / np.sum((network - network.mean()) ** 2))
+
+
 def effective_flows(dyn: xr.Dataset) -> Flow:
-    """R² of each member's standardised E(t) against the ℓ_eff flow from its E(0), t = repr_lr · step,
-    over the first `FLOW_STEPS` steps."""
+    """Each member's standardised E(t) against the gradient flow of ℓ_eff from its standardised E(0)
+    (t = repr_lr · step) and against AdamW(repr_lr, repr_wd) on ℓ_eff from its raw E(0), over the
+    first `FLOW_STEPS` steps. `formed`: RQI > 0.95 within the run; `mirrored`: the final network and
+    Adam-theory representations are anti-correlated (< −0.9), the orientation ℓ_eff cannot choose."""
     spec = spec_of(dyn)
-    p, repr_lr = spec.system.p, spec.hparams["repr_lr"]
+    p, repr_lr, repr_wd = spec.system.p, spec.hparams["repr_lr"], spec.hparams["repr_wd"]
     window = dyn.sel(step=dyn["step"] <= FLOW_STEPS)
-    times = window["step"].values * repr_lr
-    rows, networks, flows = [], [], []
+    steps = window["step"].values
+    formed = (dyn["rqi"] > RQI_THRESHOLD).any("step")
+    rows, networks, flows, adams = [], [], [], []
     for f in dyn["train_fraction"].values:
         for s in dyn["seed"].values:
             member = window.sel(train_fraction=f, seed=s)
-            network = standardised(member["embedding"].values)
-            flow = standardised(effective_flow(network[0], training_rows(p, member_split(p, float(f), int(s))),
-                                               times))
-            r2 = float(1 - np.sum((network - flow) ** 2) / np.sum((network - network.mean()) ** 2))
-            rows.append({"train_fraction": float(f), "seed": int(s), "r2": r2})
+            raw = member["embedding"].values
+            network = standardised(raw)
+            a = training_rows(p, member_split(p, float(f), int(s)))
+            flow = standardised(effective_flow(network[0], a, steps * repr_lr))
+            adam = standardised(adam_effective_flow(raw[0], a, int(steps[-1]), repr_lr, repr_wd)[steps])
+            rows.append({"train_fraction": float(f), "seed": int(s), "r2": r_squared(network, flow),
+                         "adam_r2": r_squared(network, adam),
+                         "formed": bool(formed.sel(train_fraction=f, seed=s)),
+                         "mirrored": bool(np.corrcoef(network[-1].ravel(), adam[-1].ravel())[0, 1] < -0.9)})
             networks.append(network)
             flows.append(flow)
-    return Flow(rows, networks, flows, window["step"].values)
+            adams.append(adam)
+    return Flow(rows, networks, flows, adams, steps)
+
+
+def adam_flow_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """R² of Adam on ℓ_eff over the members whose representation forms and those whose does not
+    (medians with the member range), beside the gradient flow's R² on the forming members."""
+    def r2s(key, formed):
+        return [r[key] for r in rows if r["formed"] == formed]
+
+    forming = r2s("adam_r2", True)
+    return {"forming": member_range(forming, center="median"),
+            "not_forming": member_range(r2s("adam_r2", False), center="median"),
+            "gradient_flow_forming": member_range(r2s("r2", True), center="median"),
+            "share_forming_above_0.9": float(np.mean(np.array(forming) >= 0.9)) if forming else None,
+            "n_mirrored": sum(r["mirrored"] for r in rows if r["formed"])}
 
 
 def rqi_steps(dyn: xr.Dataset) -> xr.DataArray:
@@ -196,7 +237,7 @@ def dynamics_summary(dyn: xr.Dataset | None) -> dict[str, Any]:
     """Fig. 4b (steps to RQI > 0.95 and λ₃ vs fraction, Spearman ρ) and the ℓ_eff flow's R²."""
     if dyn is None:
         return dict.fromkeys(("rqi_steps_vs_fraction", "lambda3_vs_fraction", "rqi_steps_trend",
-                              "rqi_budget", "flow_r2"))
+                              "rqi_budget", "flow_r2", "adam_flow_r2"))
     p = spec_of(dyn).system.p
     budget = int(dyn["step"].values[-1]) + 1
     t_rqi = rqi_steps(dyn)
@@ -211,7 +252,8 @@ def dynamics_summary(dyn: xr.Dataset | None) -> dict[str, Any]:
             "lambda3_vs_fraction": {str(f): member_range(lam3[i]) for i, f in enumerate(fractions)},
             "rqi_steps_trend": float(rho),
             "rqi_budget": budget,
-            "flow_r2": {"members": rows, "median": float(np.median([r["r2"] for r in rows]))}}
+            "flow_r2": {"members": rows, "median": float(np.median([r["r2"] for r in rows]))},
+            "adam_flow_r2": adam_flow_summary(rows)}
 
 
 @dataclass(frozen=True)
@@ -232,6 +274,7 @@ class CriticalFractionSummary(Summary):
     rqi_steps_trend: float | None
     rqi_budget: int | None
     flow_r2: dict[str, Any] | None
+    adam_flow_r2: dict[str, Any] | None
 
 
 def pooled_unique(ds: xr.Dataset) -> xr.DataArray:
@@ -281,15 +324,21 @@ def figures(ds: xr.Dataset, summary: CriticalFractionSummary) -> Figures:
                                    {k: [getattr(e, v) for e in lam] for k, v in columns.items()},
                                    summary.rqi_budget)
     flow = effective_flows(dyn)
-    first = [i for i, r in enumerate(flow.rows) if r["seed"] == int(dyn["seed"].values[0])]
-    names = [f"fraction {flow.rows[i]['train_fraction']:.3g}, seed {flow.rows[i]['seed']}" for i in first]
+    seeds = [int(x) for x in dyn["seed"].values]
+    shown = max(seeds, key=lambda seed: sum(r["formed"] for r in flow.rows if r["seed"] == seed))
+    first = [i for i, r in enumerate(flow.rows) if r["seed"] == shown]
+    names = [f"fraction {flow.rows[i]['train_fraction']:.3g}, seed {shown}" for i in first]
     coords = {"member": names, "step": flow.steps, "symbol": np.arange(spec_of(dyn).system.p)}
     dims = ("member", "step", "symbol")
-    network = xr.DataArray(np.stack([flow.network[i][..., 0] for i in first]), coords, dims)
-    lines = xr.DataArray(np.stack([flow.flow[i][..., 0] for i in first]), coords, dims)
-    drawn["effective-flow"] = flow_overlay(
-        network, lines, np.array([flow.rows[i]["r2"] for i in first]),
-        title="standardised E(t): network (solid) vs ℓ_eff gradient flow (dashed), t = repr_lr·step")
+
+    def members(paths):
+        return xr.DataArray(np.stack([paths[i][..., 0] for i in first]), coords, dims)
+
+    for name, paths, key, what in (("effective-flow", flow.flow, "r2", "ℓ_eff gradient flow, t = repr_lr·step"),
+                                   ("effective-flow-adam", flow.adam, "adam_r2", "AdamW on ℓ_eff, t = step")):
+        drawn[name] = flow_overlay(members(flow.network), members(paths), np.array([flow.rows[i][key] for i in first]),
+                                   title=f"standardised E(t): network (solid) vs {what} (dashed), "
+                                         f"seed {shown} (most members forming)")
     return drawn
 
 
@@ -318,9 +367,24 @@ register(Experiment(
               key="rqi_steps_trend", paper="decreasing (qualitative)", accept=(None, -0.5), partly=(None, 0.0),
               band="the paper's Fig. 4b falls monotonically (ρ = −1 on its points); ties at 'never' (B − 1) cap "
                    "|ρ| below 1 here, so a clear majority ordering ρ ≤ −0.5 is accepted, any negative ρ is partly",
-              measured=-0.6161393454010752, drift=0.4,
-              drift_source="leave-one-seed-out ρ over the 3 seeds: −0.88, −0.49, −0.53 (range width 0.39)",
-              reason="Spearman ρ over 6 fractions × 3 seeds, 5000 steps (never → B − 1); seed 0 never reaches "
-                     "RQI > 0.95, so its 6 members tie at B − 1"),
+              measured=-0.7200074450493731, drift=0.11,
+              drift_source="leave-one-seed-out ρ over the 8 seeds: −0.80 to −0.69 (range width 0.11)",
+              reason="Spearman ρ over 6 fractions × 8 seeds (paired inits across fractions), 5000 steps "
+                     "(never → B − 1); members that never reach RQI > 0.95 tie at B − 1"),
+        Claim(source="issue 26 (our target for the ℓ_eff effective theory of Liu et al. 2022, Sec. 4)",
+              text="the ℓ_eff theory run on the network's clock (AdamW on ℓ_eff from the member's E(0), nothing "
+                   "fitted) predicts E(t) of the members whose representation forms: median R² ≥ 0.9",
+              key="adam_flow_r2/forming", kind="target",
+              paper="target R² ≥ 0.9 on the members whose representation forms (no paper number)",
+              accept=(0.9, None), partly=(0.5, None),
+              band="our target from issue 26 (not a paper's number); partly ≥ 0.5 set with it",
+              measured=0.9823535084724426, drift=0.011,
+              drift_source="leave-one-seed-out medians over the 8 seeds: 0.973–0.983 (range width 0.011)",
+              min_n=8,
+              reason="17 of 48 members form (RQI > 0.95 within 5000 steps); 13 of them have R² ≥ 0.9; 2 end in "
+                     "the mirror image E → −E of the theory's representation (ℓ_eff cannot choose the "
+                     "orientation; the decoder's gradient does), R² −2.4. Baselines: the gradient flow on the "
+                     "clock t = repr_lr · step, median 0.965 on the same members; members that do not form, "
+                     "median 0.14 (their E follows the decoder's memorisation, not ℓ_eff)"),
     ),
 ))

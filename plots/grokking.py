@@ -48,7 +48,7 @@ def rqi_speed(fractions: np.ndarray, steps: dict[str, np.ndarray], lam3: dict[st
 
 
 def flow_overlay(network: xr.DataArray, flow: xr.DataArray, r2: np.ndarray, title: str = "") -> Figure:
-    """Standardised E_k(t) of the network (solid) and of the ℓ_eff gradient flow (dashed), per member.
+    """Standardised E_k(t) of the network (solid) and of an ℓ_eff theory (dashed), per member.
 
     network, flow: dims (member, step, symbol); r2: (member,).
     """
@@ -61,7 +61,7 @@ def flow_overlay(network: xr.DataArray, flow: xr.DataArray, r2: np.ndarray, titl
             ax.plot(flow["step"], flow.isel(member=m, symbol=k), color=colour, lw=1, ls="--")
         ax.set(title=f"{network['member'].values[m]}\nR² = {r2[m]:.2f}", xlabel="step")
         ax.title.set_fontsize(7)
-    axes[0][0].set_ylabel("standardised E_k (solid: network, dashed: ℓ_eff flow)")
+    axes[0][0].set_ylabel("standardised E_k (solid: network, dashed: ℓ_eff theory)")
     fig.suptitle(title, fontsize=9)
     return fig
 

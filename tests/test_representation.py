@@ -15,6 +15,7 @@ from toymodels.spec import ConfigError
 from toymodels.store import load
 from toymodels.tasks.addition_pairs import n_samples, pairs
 from toymodels.theory.representation import (
+    adam_effective_flow,
     constraint_matrices,
     critical_fraction,
     crossing,
@@ -100,6 +101,24 @@ def test_effective_flow_keeps_the_norm_descends_and_reaches_the_linear_represent
     assert np.abs(second_difference).max() < 1e-2 * np.abs(final).max()
 
 
+@settings(max_examples=6, deadline=None)
+@given(st.integers(0, 2**16), st.sampled_from([1, 2]), st.sampled_from([1e-3, 3e-3]))
+def test_adam_on_the_effective_loss_runs_on_the_network_clock_and_reaches_the_linear_representation(seed, d, lr):
+    """Adam's first step moves every coordinate with a non-zero gradient by lr whatever the scale of E
+    (the clock the network runs on: t = step, not lr · step), so E₀ → cE₀ with lr → c·lr gives the path
+    c·E_t; with every parallelogram in D, 3000 steps end near the null space of A (ℓ_eff < 10⁻³ ℓ_eff(E₀))."""
+    rng = np.random.default_rng(seed)
+    start = rng.uniform(-0.5, 0.5, (P, d)) * 10.0 ** rng.uniform(-1, 0)
+    rows = training_rows(P, np.ones(N, bool))
+    path = adam_effective_flow(start, rows, 3000, lr)
+    assert path.shape == (3001, P, d)
+    np.testing.assert_array_equal(path[0], start.astype(np.float32))
+    np.testing.assert_allclose(np.abs(path[1] - path[0]), lr, rtol=1e-3)
+    np.testing.assert_allclose(adam_effective_flow(4 * start, rows, 300, 4 * lr), 4 * path[:301], rtol=1e-3, atol=1e-5)
+    loss = np.array([np.sum((rows @ e) ** 2) / np.sum(e**2) for e in path[[0, -1]]])
+    assert loss[-1] < 1e-3 * loss[0]
+
+
 def test_crossing_interpolates():
     assert crossing(np.array([0, 10, 20]), np.array([0.0, 0.25, 0.75])) == 15.0
     assert np.isnan(crossing(np.array([0, 1]), np.array([0.1, 0.2])))
@@ -152,7 +171,7 @@ def test_critical_fraction_tiny_preset(tmp_path):
     t = critical_fraction_study.rqi_steps(dynamics).sel(train_fraction=0.9909).values
     assert (steps["lo"], steps["hi"]) == (t.min(), t.max())
     drawn = critical_fraction_study.figures(ds, critical_fraction_study.summarize(ds))
-    assert set(drawn) == {"critical-fraction", "rqi-steps", "effective-flow"}
+    assert set(drawn) == {"critical-fraction", "rqi-steps", "effective-flow", "effective-flow-adam"}
     plt.close("all")
 
 

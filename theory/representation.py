@@ -16,13 +16,16 @@ accuracy; with those present in a learned representation (P(R)) it is the predic
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import diffrax
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 
+from toymodels.grokking_toy import effective_loss
 from toymodels.tasks.addition_pairs import n_samples, parallelogram_matrix, parallelograms
 
 EIGEN_TOL = 1e-8
@@ -138,10 +141,7 @@ def standardised(embedding: np.ndarray) -> np.ndarray:
 
 @jax.jit
 def _flow(start: jax.Array, rows: jax.Array, times: jax.Array) -> jax.Array:
-    def loss(e):
-        return jnp.sum((rows @ e) ** 2) / jnp.sum(e**2)
-
-    field = diffrax.ODETerm(lambda t, e, args: -jax.grad(loss)(e))
+    field = diffrax.ODETerm(lambda t, e, args: -jax.grad(effective_loss)(e, rows))
     solution = diffrax.diffeqsolve(
         field, diffrax.Tsit5(), t0=0.0, t1=times[-1], dt0=None, y0=start, saveat=diffrax.SaveAt(ts=times),
         stepsize_controller=diffrax.PIDController(rtol=1e-5, atol=1e-7, dtmin=1e-8), max_steps=100_000)
@@ -156,3 +156,30 @@ def effective_flow(start: np.ndarray, rows: np.ndarray, times: np.ndarray) -> np
     """
     return np.asarray(_flow(jnp.asarray(start, jnp.float32), jnp.asarray(rows, jnp.float32),
                             jnp.asarray(times, jnp.float32)))
+
+
+@functools.partial(jax.jit, static_argnames="n_steps")
+def _adam_flow(start: jax.Array, rows: jax.Array, n_steps: int, lr: jax.Array, wd: jax.Array) -> jax.Array:
+    opt = optax.adamw(lr, weight_decay=wd)
+
+    def step(carry, _):
+        e, state = carry
+        updates, state = opt.update(jax.grad(effective_loss)(e, rows), state, e)
+        e = optax.apply_updates(e, updates)
+        return (e, state), e
+
+    _, path = jax.lax.scan(step, (start, opt.init(start)), None, length=n_steps)
+    return jnp.concatenate([start[None], path])
+
+
+def adam_effective_flow(start: np.ndarray, rows: np.ndarray, n_steps: int, lr: float, wd: float = 0.0) -> np.ndarray:
+    """E_t, t = 0..n_steps, of the network's own optimiser on the effective loss:
+    E_{t+1} = E_t + AdamW(lr, wd)(∇_E ℓ_eff(E_t)), ℓ_eff = ‖A E‖² / ‖E‖², from the raw E_0 = start.
+
+    The gradient flow (`effective_flow`) runs on the clock t = lr · step, which is not Adam's: Adam
+    moves every coordinate by ≈ lr per step whatever the gradient's size. Here the clock is the
+    network's step and every setting is the network's (lr, wd, optax's betas and ε), so nothing is
+    fitted. start (p, d); rows A (K, p); returns (n_steps + 1, p, d).
+    """
+    return np.asarray(_adam_flow(jnp.asarray(start, jnp.float32), jnp.asarray(rows, jnp.float32), int(n_steps),
+                                 jnp.float32(lr), jnp.float32(wd)))
