@@ -17,11 +17,14 @@ ARGS = ["run", "modular-addition", "--preset", "tiny", "--set", "p=7", "--set", 
         "--set", "steps=20", "--set", "log_every=10", "--seeds", "2", "--quiet"]
 
 
-@pytest.fixture(scope="module")
-def whole(tmp_path_factory):
+INDEPENDENT = ["--set", "init=independent"]  # each cell's members their own init: the member key folds the cell in
+
+
+@pytest.fixture(scope="module", params=[[], INDEPENDENT], ids=["paired", "independent"])
+def whole(request, tmp_path_factory):
     out = tmp_path_factory.mktemp("whole") / "run"
-    assert main([*ARGS, "--out", str(out)]) == 0
-    return tm.load(out)
+    assert main([*ARGS, *request.param, "--out", str(out)]) == 0
+    return request.param, tm.load(out)
 
 
 def assert_same_results(a, b):
@@ -31,13 +34,14 @@ def assert_same_results(a, b):
 
 
 def test_shards_merged_equal_the_unsharded_run(whole, tmp_path, capsys):
+    init, whole = whole
     out = tmp_path / "run"
-    assert main([*ARGS, "--out", str(out), "--shard", "0/2"]) == 0
+    assert main([*ARGS, *init, "--out", str(out), "--shard", "0/2"]) == 0
     capsys.readouterr()
     assert main(["merge", str(out)]) == 2
     assert "shard(s) 1/2 still to run" in capsys.readouterr().err
     assert not (out / "summary.json").exists()
-    assert main([*ARGS, "--out", str(out), "--shard", "1/2"]) == 0
+    assert main([*ARGS, *init, "--out", str(out), "--shard", "1/2"]) == 0
     assert main(["merge", str(out)]) == 0
     assert_same_results(tm.load(out), whole)
     assert json.loads((out / "summary.json").read_text())["n_members"] == 12
@@ -71,11 +75,12 @@ def test_bad_shard_settings_are_one_line_and_write_nothing(extra, message, tmp_p
 
 def test_a_killed_shard_resumes_and_the_merge_equals_an_unsharded_run(tmp_path):
     """Shard 0/2 killed (SIGKILL) after its first checkpoint, re-run, then shard 1/2 and the merge:
-    the numbers of an unsharded run made the same way (fresh processes, same device layout)."""
+    the numbers of an unsharded run made the same way (fresh processes, same device layout), with
+    independent inits per cell (resume and sharding must rebuild each member's cell-folded key)."""
     import signal
     import time
 
-    args = [a.replace("steps=20", "steps=2000") for a in ARGS]
+    args = [*(a.replace("steps=20", "steps=2000") for a in ARGS), *INDEPENDENT]
     out, alone = tmp_path / "run", tmp_path / "alone"
 
     def cli(*extra: str) -> list[str]:
