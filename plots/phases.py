@@ -21,17 +21,18 @@ def axis_labels(values: np.ndarray) -> list[str]:
 
 
 def phase_examples(examples: dict[str, xr.Dataset]) -> Figure:
-    """train/test accuracy and RQI vs step of one member per phase (dict phase name → member)."""
+    """train/test accuracy and RQI (when observed) vs step of one member per phase (phase name → member)."""
     fig, axes = plt.subplots(1, max(len(examples), 1), figsize=(3.2 * max(len(examples), 1), 3),
                              constrained_layout=True, sharey=True, squeeze=False)
     for ax, (name, member) in zip(axes[0], examples.items(), strict=False):
         for var, style in (("train_acc", ":"), ("test_acc", "-"), ("rqi", "--")):
-            ax.plot(member["step"], member[var], style, label=var)
+            if var in member:
+                ax.plot(member["step"], member[var], style, label=var)
         where = ", ".join(f"{d}={member[d].item():.3g}" for d in member.coords
                           if d not in ("step", "symbol", "repr_dim"))
         ax.set(title=f"{name}\n{where}", xlabel="step", ylim=(-0.02, 1.02))
         ax.title.set_fontsize(8)
-    axes[0][0].set_ylabel("accuracy / RQI")
+    axes[0][0].set_ylabel("accuracy / RQI" if any("rqi" in m for m in examples.values()) else "accuracy")
     axes[0][0].legend(fontsize=7)
     return fig
 

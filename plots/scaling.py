@@ -97,3 +97,19 @@ def learned_steps_figure(probs: np.ndarray, steps: np.ndarray, beta: float,
     ax.set(xscale="log", yscale="log", xlabel=r"subtask frequency $p_k$",
            ylabel=r"steps to learn $S_k$ (loss < 0.1 bits)")
     return fig
+
+
+def genic_curves(steps: np.ndarray, mono: np.ndarray, poly: np.ndarray, genes: int, title: str = "") -> Figure:
+    """Monogenic (left) and polygenic (right) loss curves (rows of `mono`, `poly`, in bits) vs step,
+    log step axis (step 0 left out)."""
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6), sharey=True, constrained_layout=True)
+    shown = np.asarray(steps) > 0
+    for ax, curves, name in ((axes[0], mono, "monogenic: one subtask"),
+                             (axes[1], poly, f"polygenic: mean of {genes} subtasks")):
+        for row in curves:
+            ax.plot(steps[shown], row[shown], color="C0" if ax is axes[0] else "C1", alpha=0.5, lw=1)
+        ax.set(xscale="log", xlabel="step", title=f"{name} ({len(curves)} curves)")
+    axes[0].set_ylabel("test loss (bits)")
+    if title:
+        fig.suptitle(title, fontsize=9)
+    return fig

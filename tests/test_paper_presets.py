@@ -43,6 +43,7 @@ OVERRIDES: dict[str, dict[str, str]] = {
     "critical-fraction": {"dynamics_seeds": "1", "dynamics_steps": "100"},
     # the test set (500 subtasks × 1000) dominates a cut-down run: 10 per subtask, smaller batches
     "quanta-emergence": {"test_per_task": "10", "batch": "1000"},
+    "quanta-genic": {"test_per_task": "10", "batch": "1000"},
     "quanta-scaling": {"test_per_task": "10", "batch": "1000"},
     # L1 chosen on even seeds, reported on odd ones; batches of a 4096-latent dictionary dominate
     "sae-toy": {"seeds": "2", "batch": "64", "eval_batch": "256"},

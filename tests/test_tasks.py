@@ -23,6 +23,7 @@ SMALL = {
     "modular-arithmetic-v1": {"p": 7, "op": "multiply"},
     "modular-addition-v1": {"p": 7},
     "addition-pairs-v1": {},
+    "permutation-pairs-v1": {},
     "family-graph-v1": {"n_generations": 3, "generation_size": 4},
     "graph-stitching-v1": {"n_generations": 3, "generation_size": 4},
     "multitask-sparse-parity-v1": {"n_tasks": 5, "n": 12, "k": 3, "samples": 50, "test_per_task": 8},

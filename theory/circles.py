@@ -10,6 +10,8 @@ when S_0 is large.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 import xarray as xr
 
@@ -34,3 +36,24 @@ def circles(signal: xr.DataArray, p: int) -> xr.DataArray:
     alive = signal > circle_threshold(signal, p)
     return alive & (signal["freq"] >= 1) & (2 * signal["freq"] != p)
 
+
+
+def keep_frequencies(embedding: np.ndarray, keep: Iterable[int]) -> np.ndarray:
+    """The embedding with only the Fourier components k = 0 and k, p − k for k in `keep`:
+
+        E' = Re IFFT_n( M_k · FFT_n(E) ),   M_k = 1 if k = 0 or min(k, p − k) ∈ keep, else 0,
+
+    the FFT taken over the token axis n (axis −2 of `embedding`, shaped (…, p, d)), as the authors'
+    `plot_loss_collaboration.py` (which also keeps k = 0)."""
+    p = embedding.shape[-2]
+    k = np.arange(p)
+    kept = np.isin(np.minimum(k, p - k), [0, *keep])
+    spectrum = np.fft.fft(embedding, axis=-2) * kept[:, None]
+    return np.fft.ifft(spectrum, axis=-2).real
+
+
+def strongest(signal: np.ndarray, p: int, count: int) -> list[int]:
+    """The `count` frequencies 1 ≤ k < p/2 with the largest S_k, strongest first (ties: lower k
+    first), from S_k for k = 0..⌊p/2⌋ (entries beyond are ignored: NaN padding of a merged sweep)."""
+    ks = [k for k in range(1, (p + 1) // 2) if np.isfinite(signal[k])]
+    return sorted(ks, key=lambda k: (-signal[k], k))[:count]

@@ -39,6 +39,22 @@ always evaluate every sample.
 norm_scale · ‖θ_dec,0‖₂ after every step, as the Omnigrok landscape notebook does for this toy
 (the representation is left free: RQI is scale-free).
 
+`group="permutation"` (Fig. 6d of the paper, `toy/Figure5d_permutation.ipynb`) trains the same
+decoder on composition in the symmetric group S_p (task `permutation_pairs`, p = 3: 6 elements,
+all 36 ordered pairs, label the index of a ∘ b): every element k has a p × p matrix L_k (E's row
+k, d = p² entries; init (U(0, 1) − ½) · init_scale_reprs, the authors use 0.1) and
+
+    x(a, b) = vec(L_a L_b),   decoder and losses as above with p! classes (targets Y ∈ R^{p!×output_dim})
+    RQI     = #{(a, b, c, d) ∈ P₀ : mean_entries (L̃_a L̃_b − L̃_c L̃_d)² < δ} / |P₀|,
+              P₀ = sample pairs with a ∘ b = c ∘ d, L̃ = L / sqrt(mean_all L²)  (authors: δ = 0.5)
+
+ℓ_eff is defined for addition only and not observed for this group. `split_seed = k` draws the
+authors' targets normal(0, 1, (p!, output_dim)) and then choice((p!)², n_train) with
+`np.random.seed(k)`, as their notebook does (seed 0, 24 of 36).
+
+`repr_l1 = λ > 0` adds λ · mean |E| to the training loss (the permutation notebook's `lamb` = 1e-3);
+the observed train_loss stays the data loss. 0 (default) leaves the step as it was.
+
 `SplitCensus` holds the settings of the `critical-fraction` study of this toy's task (a census of
 random training sets, plus an engine run of `GrokkingToy` over training fractions): it is a
 system only in the sense of a `Spec`'s static settings, so that `toymodels.load_spec` rebuilds it.
@@ -59,6 +75,7 @@ from toymodels.constant_norm import optimizer_step, rescale_to_norm
 from toymodels.masked import masked_mean
 from toymodels.nn import torch_linear
 from toymodels.spec import require
+from toymodels.tasks import permutation_pairs
 from toymodels.tasks.addition_pairs import (
     n_samples,
     pairs,
@@ -69,6 +86,8 @@ from toymodels.tasks.addition_pairs import (
 )
 
 LOSSES = ("mse", "ce")
+GROUPS = ("addition", "permutation")
+MAX_PERMUTATION_P = 4  # S_4: 576 samples; S_5 would be 14 400
 TARGET_STREAM = 2  # fold_in(PRNGKey(seed), TARGET_STREAM) draws the MSE targets
 DYNAMICS_LOG_EVERY = 50  # logging interval of the census's dynamics part (`SplitCensus`)
 
@@ -107,12 +126,28 @@ def authors_split(p: int, seed: int, output_dim: int) -> tuple[np.ndarray, np.nd
     choice(N, n, replace=False) = permutation(N)[:n], so sample s is in the training set of size n
     iff rank[s] < n (rank[permutation[i]] = i).
     """
+    return numpy_split(2 * p - 1, n_samples(p), seed, output_dim)
+
+
+def numpy_split(n_classes: int, n: int, seed: int, output_dim: int) -> tuple[np.ndarray, np.ndarray]:
+    """(targets (n_classes, output_dim), rank (n,)): `np.random.seed(seed)`, then
+    normal(0, 1, (n_classes, output_dim)), then permutation(n) (see `authors_split`)."""
     rs = np.random.RandomState(seed)
-    targets = rs.normal(0, 1, size=(2 * p - 1, output_dim))
-    order = rs.permutation(n_samples(p))
+    targets = rs.normal(0, 1, size=(n_classes, output_dim))
+    order = rs.permutation(n)
     rank = np.empty_like(order)
     rank[order] = np.arange(len(order))
     return targets, rank
+
+
+def matrix_rqi(embedding: jax.Array, quads: np.ndarray, delta: float) -> jax.Array:
+    """Share of (a, b, c, d) ∈ P₀ with mean (L̃_a L̃_b − L̃_c L̃_d)² < δ, L̃ = L / sqrt(mean L²),
+    L_k = row k of E as a square matrix."""
+    n = int(round(embedding.shape[1] ** 0.5))
+    mats = (embedding / jnp.sqrt(jnp.mean(embedding**2))).reshape(-1, n, n)
+    a, b, c, d = quads.T
+    gap = jnp.mean((mats[a] @ mats[b] - mats[c] @ mats[d]) ** 2, axis=(-2, -1))
+    return jnp.mean(gap < delta)
 
 
 def authors_train_mask(p: int, seed: int, output_dim: int, train_fraction: float) -> np.ndarray:
@@ -142,6 +177,8 @@ class GrokkingToy:
     rqi_delta: float = 0.01
     split_seed: int = -1
     n_train: int = 0
+    group: str = "addition"
+    repr_l1: float = 0.0
 
     divergence_key: ClassVar[str] = "train_loss"
 
@@ -154,8 +191,15 @@ class GrokkingToy:
         require(self.output_dim >= 1, f"output_dim must be >= 1, got {self.output_dim}")
         require(self.rqi_delta > 0, f"rqi_delta must be > 0, got {self.rqi_delta}")
         require(self.split_seed >= -1, f"split_seed must be >= -1, got {self.split_seed}")
-        require(0 <= self.n_train <= n_samples(self.p),
-                f"n_train must be between 0 and {n_samples(self.p)}, got {self.n_train}")
+        require(self.group in GROUPS, f"group must be one of {', '.join(GROUPS)}, got {self.group!r}")
+        if self.group == "permutation":
+            require(self.p <= MAX_PERMUTATION_P,
+                    f"group 'permutation' needs p <= {MAX_PERMUTATION_P} (S_p), got {self.p}")
+            require(self.d == self.p**2, f"group 'permutation' needs d = p² = {self.p**2} (a p × p "
+                                         f"matrix per element), got {self.d}")
+        require(self.repr_l1 >= 0, f"repr_l1 must be >= 0, got {self.repr_l1}")
+        require(0 <= self.n_train <= self.n_samples,
+                f"n_train must be between 0 and {self.n_samples}, got {self.n_train}")
 
     # --- contract -----------------------------------------------------------------------------
     def hparams(self) -> dict[str, float]:
@@ -178,7 +222,7 @@ class GrokkingToy:
 
     def train_count(self, fraction: float) -> int:
         """Training samples of a member with this fraction, computed as `init` draws its split."""
-        n = n_samples(self.p)
+        n = self.n_samples
         if self.split_seed >= 0:
             return int(np.floor(np.float32(fraction) * np.float32(n)))
         return int(np.floor(np.float32(fraction) * np.float32(n) + np.float32(1e-6)))
@@ -187,11 +231,21 @@ class GrokkingToy:
         return {"embedding": ("symbol", "repr_dim")}
 
     def coords(self) -> dict[str, np.ndarray]:
-        return {"symbol": np.arange(self.p), "repr_dim": np.arange(self.d)}
+        return {"symbol": np.arange(self.n_symbols), "repr_dim": np.arange(self.d)}
+
+    @property
+    def n_symbols(self) -> int:
+        """Rows of E: p symbols (addition) or the p! elements of S_p."""
+        return self.p if self.group == "addition" else permutation_pairs.order(self.p)
+
+    @property
+    def n_samples(self) -> int:
+        """p(p+1)/2 unordered pairs (addition) or (p!)² ordered pairs (permutation)."""
+        return n_samples(self.p) if self.group == "addition" else permutation_pairs.n_samples(self.p)
 
     @property
     def n_classes(self) -> int:
-        return 2 * self.p - 1
+        return 2 * self.p - 1 if self.group == "addition" else permutation_pairs.order(self.p)
 
     @property
     def n_outputs(self) -> int:
@@ -207,7 +261,7 @@ class GrokkingToy:
 
     def init(self, key: jax.Array, hp: Mapping[str, jax.Array]) -> State:
         k_emb, k_dec = jax.random.split(key)
-        embedding = (jax.random.uniform(k_emb, (self.p, self.d)) - 0.5) * hp["init_scale_reprs"]
+        embedding = (jax.random.uniform(k_emb, (self.n_symbols, self.d)) - 0.5) * hp["init_scale_reprs"]
         sizes = (self.d, *(self.width,) * self.depth, self.n_outputs)
         keys = jax.random.split(k_dec, len(sizes) - 1)
         decoder = [torch_linear(k, n_in, n_out, hp["init_scale_nn"])
@@ -218,23 +272,21 @@ class GrokkingToy:
         if self.split_seed < 0:
             targets = jax.random.normal(jax.random.fold_in(key, TARGET_STREAM),
                                         (self.n_classes, self.output_dim))
-            train = split(key, self.p, hp["train_fraction"])
+            train = (split if self.group == "addition" else permutation_pairs.split)(
+                key, self.p, hp["train_fraction"])
         else:
-            fixed_targets, rank = authors_split(self.p, self.split_seed, self.n_outputs)
+            fixed_targets, rank = numpy_split(self.n_classes, self.n_samples, self.split_seed, self.n_outputs)
             targets = jnp.asarray(fixed_targets if self.loss == "mse" else
                                   np.zeros((self.n_classes, self.output_dim)), jnp.float32)
-            n_train = jnp.floor(hp["train_fraction"] * n_samples(self.p))
+            n_train = jnp.floor(hp["train_fraction"] * self.n_samples)
             train = jnp.asarray(rank) < n_train
         params = {"embedding": embedding, "decoder": decoder}
         return State(params, self.optimizer(hp).init(params), train, hp["label_scale"] * targets,
                      norm)
 
     def step(self, state: State, hp: Mapping[str, jax.Array]) -> State:
-        if self.n_train:
-            index = jnp.nonzero(state.train, size=self.n_train)[0]
-            grads = jax.grad(lambda prm: self.train_loss(prm, index, state.targets))(state.params)
-        else:
-            grads = jax.grad(lambda prm: self.losses(prm, state.train, state.targets)[0])(state.params)
+        index = jnp.nonzero(state.train, size=self.n_train)[0] if self.n_train else None
+        grads = jax.grad(lambda prm: self.objective(prm, state, index))(state.params)
         params, opt_state = optimizer_step(self.optimizer(hp), state.params, grads, state.opt_state,
                                            state.decoder_norm if self.constant_norm else None,
                                            part="decoder")
@@ -244,32 +296,59 @@ class GrokkingToy:
         train_loss, test_loss, train_acc, test_acc = self.losses(state.params, state.train,
                                                                  state.targets)
         embedding = state.params["embedding"]
+        if self.group == "addition":
+            shape = {"rqi": rqi(embedding, rqi_quadruples(self.p), self.rqi_delta),
+                     "eff_loss": effective_loss(embedding, parallelogram_matrix(self.p))}
+        else:
+            shape = {"rqi": matrix_rqi(embedding, permutation_pairs.parallelograms(self.p), self.rqi_delta)}
         return {
             "train_loss": train_loss,
             "test_loss": test_loss,
             "train_acc": train_acc,
             "test_acc": test_acc,
-            "rqi": rqi(embedding, rqi_quadruples(self.p), self.rqi_delta),
-            "eff_loss": effective_loss(embedding, parallelogram_matrix(self.p)),
+            **shape,
             "embedding": embedding,
             "decoder_norm": optax.tree.norm(state.params["decoder"]),
         }
 
     # --- pieces -------------------------------------------------------------------------------
+    def objective(self, params: dict, state: State, index: jax.Array | None) -> jax.Array:
+        """What a step minimises: the training loss (on the gathered samples `index`, or over all
+        samples under the training mask), + repr_l1 · mean |E| when repr_l1 > 0."""
+        data = (self.losses(params, state.train, state.targets)[0] if index is None
+                else self.train_loss(params, index, state.targets))
+        return data + self.repr_l1 * jnp.mean(jnp.abs(params["embedding"])) if self.repr_l1 else data
+
+    def labels(self) -> np.ndarray:
+        """Class of every sample: a + b (addition) or the index of a ∘ b (permutation)."""
+        if self.group == "addition":
+            a, b = pairs(self.p)
+            return a + b
+        return permutation_pairs.labels(self.p)
+
+    def inputs(self, embedding: jax.Array, index: jax.Array | None = None) -> jax.Array:
+        """Decoder inputs of all samples (or of `index`): E_a + E_b, or vec(L_a L_b)."""
+        if self.group == "addition":
+            rows = jnp.asarray(sum_matrix(self.p))
+            return (rows if index is None else rows[index]) @ embedding
+        a, b = (jnp.asarray(v) for v in permutation_pairs.pairs(self.p))
+        if index is not None:
+            a, b = a[index], b[index]
+        mats = embedding.reshape(-1, self.p, self.p)
+        return (mats[a] @ mats[b]).reshape(a.shape[0], self.d)
+
     def train_loss(self, params: dict, index: jax.Array, targets: jax.Array) -> jax.Array:
         """The training loss evaluated on the samples `index` only (the training set, gathered)."""
-        a, b = pairs(self.p)
-        labels = jnp.asarray(a + b)[index]
-        out = decode(params["decoder"], jnp.asarray(sum_matrix(self.p))[index] @ params["embedding"])
+        labels = jnp.asarray(self.labels())[index]
+        out = decode(params["decoder"], self.inputs(params["embedding"], index))
         if self.loss == "mse":
             return jnp.mean((out - targets[labels]) ** 2)
         return jnp.mean(optax.losses.softmax_cross_entropy_with_integer_labels(out, labels))
 
     def losses(self, params: dict, train: jax.Array, targets: jax.Array) -> tuple[jax.Array, ...]:
         """(train loss, test loss, train accuracy, test accuracy) over all samples at once."""
-        a, b = pairs(self.p)
-        labels = jnp.asarray(a + b)
-        out = decode(params["decoder"], jnp.asarray(sum_matrix(self.p)) @ params["embedding"])
+        labels = jnp.asarray(self.labels())
+        out = decode(params["decoder"], self.inputs(params["embedding"]))
         if self.loss == "mse":
             per_sample = jnp.mean((out - targets[labels]) ** 2, axis=1)
             distance = jnp.sum((out[:, None, :] - targets[None]) ** 2, axis=-1)

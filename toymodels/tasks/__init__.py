@@ -15,6 +15,7 @@ from toymodels.tasks.deep_linear import LinearTeacher, linear_teacher
 from toymodels.tasks.features import SAEFeatures, SuperpositionFeatures, sae_features, superposition_features
 from toymodels.tasks.graphs import GraphStitchingTask, GraphTask, family_graph, graph_stitching
 from toymodels.tasks.modular import ModularTask, modular_arithmetic
+from toymodels.tasks.permutation_pairs import PermutationPairsTask, permutation_pairs
 from toymodels.tasks.registry import TaskEntry, describe_tasks, list_tasks, make, register
 from toymodels.tasks.skills import (
     ParityTasks,
@@ -115,9 +116,9 @@ list = list_tasks  # noqa: A001  (the issue's `tm.tasks.list()`; the builtin is 
 
 __all__ = [
     "TASKS", "AdditionPairsTask", "GraphStitchingTask", "GraphTask", "LinearTeacher", "ModularTask",
-    "ParityTasks", "SAEFeatures", "SkillLevels", "SkillVectors", "SparseParityTask", "SquareTasks",
-    "SuperpositionFeatures", "TaskEntry", "addition_pairs", "describe_tasks", "family_graph", "get",
-    "graph_stitching", "linear_teacher", "list", "list_tasks", "make", "modular_arithmetic",
+    "ParityTasks", "PermutationPairsTask", "SAEFeatures", "SkillLevels", "SkillVectors", "SparseParityTask",
+    "SquareTasks", "SuperpositionFeatures", "TaskEntry", "addition_pairs", "describe_tasks", "family_graph", "get",
+    "graph_stitching", "permutation_pairs", "linear_teacher", "list", "list_tasks", "make", "modular_arithmetic",
     "multitask_sparse_parity", "parity_tasks", "register", "sae_features", "skill_domino",
     "skill_resource", "skill_vectors", "square_tasks", "superposition_features",
 ]
