@@ -14,6 +14,8 @@ Constant-norm option (Omnigrok, Liu et al. 2022; `constant_norm=True`): the init
 multiplied by α = `norm_scale` and, after every AdamW step, all parameters are rescaled back to
 the global norm ‖α θ₀‖₂ (`toymodels.constant_norm.rescale_to_norm`). Omnigrok uses α = 0.8 with
 wd = 0; `init_scale` still multiplies the embedding first, so θ₀ includes it.
+`scale_init=True` multiplies the initial parameters by α = `norm_scale` without the projection
+(Omnigrok's large initialisation, θ₀ ← α θ₀, then plain AdamW: weight decay pulls the norm down).
 
 Defaults follow the authors' code (p = 59, d = 128, width 100, depth 2, lr 0.01, wd 0.5, train
 fraction 0.8; Linear layers with PyTorch's default init). Deviations, stated: float32 by default
@@ -71,6 +73,7 @@ class ModularMLP:
     activation: str = "silu"
     precision: str = "float32"
     constant_norm: bool = False
+    scale_init: bool = False
     fix: str = "none"
     init_seed: int = 0
 
@@ -157,7 +160,7 @@ class ModularMLP:
                 params = {**fixed, "embedding": params["embedding"]}
                 split_from = fixed_key
         params = {**params, "embedding": params["embedding"] * hp["init_scale"]}
-        if self.constant_norm:
+        if self.constant_norm or self.scale_init:
             params = scale_params(params, hp["norm_scale"])
         mask = train_mask(split_key(split_from), self.p * self.p, hp["train_fraction"])
         return State(params, self.optimizer(hp).init(params), mask, optax.tree.norm(params))
