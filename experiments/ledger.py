@@ -66,13 +66,18 @@ def within(value: float, band: tuple[float | None, float | None] | None) -> bool
 
 
 def undecided(claim: Claim, ours: Estimate) -> bool:
-    """Too few values, or a confidence interval (student-t, Welch, Wilson, bootstrap) that is wider
-    than a two-sided accept band and overlaps it (one wholly outside the band decides)."""
+    """Too few values, or a confidence interval (student-t, Welch, Wilson, bootstrap) that cannot
+    place the value: wider than a two-sided accept band and overlapping it (one wholly outside the
+    band decides), or, for a one-sided band, straddling its edge."""
     if ours.n < claim.min_n:
         return True
+    if ours.interval not in CONFIDENCE or None in (ours.lo, ours.hi):
+        return False
     low, high = claim.accept
-    return (ours.interval in CONFIDENCE and None not in (low, high, ours.lo, ours.hi)
-            and ours.hi - ours.lo > high - low and ours.lo <= high and ours.hi >= low)
+    if low is not None and high is not None:
+        return ours.hi - ours.lo > high - low and ours.lo <= high and ours.hi >= low
+    edge = low if high is None else high
+    return edge is not None and ours.lo < edge < ours.hi
 
 
 def grade(claim: Claim, ours: Estimate | None) -> str:

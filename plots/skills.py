@@ -129,3 +129,48 @@ def learning_times(t1: xr.DataArray, t2: xr.DataArray, hue: str) -> Figure:
     axes[0, 0].set_ylabel("t2 (steps)")
     axes[0, 0].legend(fontsize=8)
     return fig
+
+
+def prediction_scatter(observed: xr.DataArray, predicted: Mapping[str, np.ndarray]) -> Figure:
+    """Predicted vs observed learning time per skill: each held-out seed's time (dims seed, task)
+    against each method's prediction (task,) or (seed, task), with the line y = x and ±20 % lines."""
+    fig, ax = plt.subplots(figsize=(5, 4.5), constrained_layout=True)
+    obs = observed.transpose("seed", "task").values
+    for k, (name, values) in enumerate(predicted.items()):
+        xs = np.broadcast_to(np.asarray(values), obs.shape)
+        ax.scatter(obs.ravel(), xs.ravel(), s=12, alpha=0.6, color=f"C{k}", label=name)
+    finite = obs[np.isfinite(obs)]
+    top = float(finite.max()) * 1.1 if finite.size else 1.0   # a run too short to learn any skill: empty axes
+    ax.plot([0, top], [0, top], "--", color="0.3", lw=1, label="exact")
+    for f in (0.8, 1.2):
+        ax.plot([0, top], [0, f * top], ":", color="0.6", lw=1)
+    ax.set(xlabel="held-out learning time (steps)", ylabel="predicted (steps)", xlim=(0, top), ylim=(0, top))
+    ax.legend(fontsize=7)
+    return fig
+
+
+def optimizer_panels(loss: xr.DataArray, skill: xr.DataArray) -> Figure:
+    """Fig15's grid: one row per (n, noise); the loss of every optimizer (log scale), then each
+    optimizer's skill curves (tasks a model does not have are NaN and not drawn).
+
+    `loss` dims (optimizer, n, noise, step); `skill` the same plus task.
+    """
+    rows = [(n, s) for n in loss["n"].values for s in loss["noise"].values]
+    optimizers = loss["optimizer"].values
+    fig, axes = plt.subplots(len(rows), 1 + len(optimizers), figsize=(3.2 * (1 + len(optimizers)), 2.2 * len(rows)),
+                             sharex=True, constrained_layout=True, squeeze=False)
+    for r, (n, s) in enumerate(rows):
+        ax = axes[r, 0]
+        for k, o in enumerate(optimizers):
+            ax.plot(loss["step"], loss.sel(optimizer=o, n=n, noise=s), color=f"C{k}", lw=1, label=str(o))
+        ax.set(yscale="log", ylabel=f"n={n}, noise={s:g}")
+        for c, o in enumerate(optimizers, start=1):
+            draw_skills(axes[r, c], skill.sel(optimizer=o, n=n, noise=s).dropna("task", how="all"), label=False)
+            axes[r, c].set_yticks([] if c > 1 else [0, 0.5, 1])
+    axes[0, 0].set_title("loss")
+    axes[0, 0].legend(fontsize=7)
+    for c, o in enumerate(optimizers, start=1):
+        axes[0, c].set_title(f"skills ({o})")
+    for ax in axes[-1]:
+        ax.set_xlabel("step")
+    return fig

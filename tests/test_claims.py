@@ -58,6 +58,11 @@ def test_grade_partly_missing_and_inconclusive():
     # a 95 % interval wider than a two-sided band cannot decide; a narrow one can
     assert grade(claim((0.9, 1.1)), student_t([0.0, 1.0, 2.0])) == "inconclusive"
     assert grade(claim((0.9, 1.1)), student_t([0.99, 1.0, 1.01])) == "reproduced"
+    # a one-sided band: an interval straddling its edge cannot decide; one wholly on a side can
+    assert grade(claim((0.0, None)), student_t([-1.0, 1.0, 3.0])) == "inconclusive"
+    assert grade(claim((None, 0.0)), student_t([-1.0, 1.0, 3.0])) == "inconclusive"
+    assert grade(claim((0.0, None)), student_t([1.0, 1.1, 1.2])) == "reproduced"
+    assert grade(claim((0.0, None)), point(-1.0)) == "not reproduced"
     # a wide interval wholly outside the band decides
     assert grade(claim((0.9, 1.1)), student_t([3.0, 4.0, 5.0])) == "not reproduced"
 

@@ -44,6 +44,8 @@ OVERRIDES: dict[str, dict[str, str]] = {
     # the test set (500 subtasks × 1000) dominates a cut-down run: 10 per subtask, smaller batches
     "quanta-emergence": {"test_per_task": "10", "batch": "1000"},
     "quanta-genic": {"test_per_task": "10", "batch": "1000"},
+    # half the seeds calibrate, half are held out
+    "skills-resource": {"seeds": "4"},
     "quanta-scaling": {"test_per_task": "10", "batch": "1000"},
     # L1 chosen on even seeds, reported on odd ones; batches of a 4096-latent dictionary dominate
     "sae-toy": {"seeds": "2", "batch": "64", "eval_batch": "256"},

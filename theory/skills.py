@@ -227,3 +227,73 @@ def batch_presence_factor(full_batch_ratio: float | np.ndarray, p2: float | np.n
     full batch) is stretched by that factor.
     """
     return 1 + (np.asarray(full_batch_ratio, float) - 1) / (1 - (1 - np.asarray(p2, float)) ** batch)
+
+
+# --- Resource model as a prediction: shared parameters from calibration seeds --------------------
+@dataclass(frozen=True)
+class SharedResourceFit:
+    """N0 and the η' scale κ (η' = κ · 2η√d) shared by the calibration members, and the error."""
+
+    n0: float
+    scale: float
+    mse: float
+
+
+def fit_resource_shared(skill: xr.DataArray, p: np.ndarray, eta: float,
+                        n0_grid: np.ndarray | None = None,
+                        scale_grid: np.ndarray | None = None) -> SharedResourceFit:
+    """(N0, κ) minimising mean_{members, step, task} (s_geom − s_res(N0, κ η'))², by grid search.
+
+    `skill` has dims (*members, step, task): every member is a calibration member (the mean over
+    members is fitted; the mean squared error differs from the fitted one by a constant). Default
+    grids: N0 on the paper's 10^linspace(−4, 2, 601), κ on linspace(0.3, 1.5, 61) (κ = 1: the
+    paper's η' = 2η√d).
+    """
+    n0_grid = np.logspace(-4, 2, 601) if n0_grid is None else np.asarray(n0_grid, float)
+    scale_grid = np.linspace(0.3, 1.5, 61) if scale_grid is None else np.asarray(scale_grid, float)
+    members = [d for d in skill.dims if d not in ("step", "task")]
+    target = jnp.asarray(skill.mean(members).transpose("step", "task").values)
+    steps = skill["step"].values
+    p_j = jnp.asarray(p, jnp.float32)
+
+    def errors(scale):
+        simulate = jax.vmap(lambda n0: resource_trajectories(p_j, scale * eta, n0, steps))
+        return ((simulate(jnp.asarray(n0_grid)) - target) ** 2).mean(axis=(1, 2))
+
+    err = np.asarray(jax.jit(lambda s: jax.lax.map(errors, s))(jnp.asarray(scale_grid)))   # (κ, N0)
+    spread = float(((skill - skill.mean(members)) ** 2).mean()) if members else 0.0
+    i, j = np.unravel_index(np.argmin(err), err.shape)
+    return SharedResourceFit(float(n0_grid[j]), float(scale_grid[i]), float(err[i, j]) + spread)
+
+
+def resource_learning_times(p: np.ndarray, eta: float, n0: float, steps: int,
+                            threshold: float = 0.9) -> np.ndarray:
+    """First step with s_i > threshold of the discrete Resource model (MSE, C = I, clamp), row t
+    = after t updates, linearly interpolated between steps (NaN if not within `steps`); (n,)."""
+    grid = np.arange(steps + 1)
+    skill = np.asarray(resource_trajectories(jnp.asarray(p, jnp.float32), eta, n0, grid))
+    da = xr.DataArray(skill, dims=("step", "task"), coords={"step": grid})
+    return crossing_step(da, threshold).values
+
+
+def l2_resource_learning_times(p: np.ndarray, lr: float, d: int, steps: int, k: float = 2.0,
+                               threshold: float = 0.9) -> np.ndarray:
+    """Learning times of the L2-normalised Resource model (reference §4D, large-d SignGD, no noise):
+
+        s_i ← min(s_i + η √(2d/π) ĉ_i / ‖ĉ‖₂, 1),   ĉ_i = k p_i (1 − s_i)   (k = 2: autograd MSE)
+
+    No fitted parameter. First step with s_i > threshold, interpolated; (n,), NaN if never.
+    """
+    p_j = jnp.asarray(p, jnp.float32)
+    rate = lr * np.sqrt(2 * d / np.pi)
+
+    def body(s, _):
+        c = k * p_j * (1 - s)
+        new = jnp.minimum(s + rate * c / jnp.sqrt((c**2).sum() + 1e-30), 1.0)
+        return new, new
+
+    _, skills = jax.lax.scan(body, jnp.zeros_like(p_j), None, length=steps)
+    grid = np.arange(steps + 1)
+    da = xr.DataArray(np.concatenate([np.zeros((1, len(p))), np.asarray(skills)]), dims=("step", "task"),
+                      coords={"step": grid})
+    return crossing_step(da, threshold).values

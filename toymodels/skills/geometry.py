@@ -37,7 +37,7 @@ import optax
 from toymodels.skills.common import check_frequencies, frequencies, is_optimizer, optimizer
 from toymodels.spec import require
 
-VECTORS = ("ortho", "random", "modular")
+VECTORS = ("ortho", "random", "modular", "gauss", "hadamard")
 LOSSES = ("mse", "ce")
 GRADIENTS = ("mimic", "autograd")
 
@@ -51,13 +51,34 @@ class GeometryState(NamedTuple):
 
 
 def task_vectors(key: jax.Array, kind: str, n: int, d: int) -> jax.Array:
-    """Task vectors (n, d): orthonormal, random unit, or basis-aligned ("modular")."""
+    """Task vectors (n, d): orthonormal, random unit, basis-aligned ("modular"), Gaussian / √d, or
+    sign-flipped Hadamard rows (see the module docstring)."""
     if kind == "modular":
         return jnp.eye(n, d)
+    if kind == "hadamard":
+        return jnp.asarray(hadamard(d)[:n])
     gauss = jax.random.normal(key, (d, n) if kind == "ortho" else (n, d))
+    if kind == "gauss":
+        return gauss / jnp.sqrt(d)
     if kind == "random":
         return gauss / jnp.linalg.norm(gauss, axis=1, keepdims=True)
     return orthonormal_columns(gauss).T
+
+
+def hadamard(d: int) -> np.ndarray:
+    """diag(1, …, 1, −1) H_d / √d, H_d the Sylvester–Hadamard matrix (H_1 = 1, H_2k = [[H, H], [H, −H]]).
+
+    Orthogonal. With u_i its rows, (1 − u_i·x)² = ((R θ)_i)² for R = H_d/√d, x = θ0 − θ and
+    θ0 = Rᵀσ = (1, …, 1, −1) at d = 4: the paper's Fig12 start. (The notebook lists rows 2 and 3
+    of H_4 the other way round; swapping θ_2 and θ_3 maps one onto the other and leaves θ0 and
+    every coordinate-wise optimizer unchanged.)
+    """
+    h = np.ones((1, 1))
+    while h.shape[0] < d:
+        h = np.block([[h, h], [h, -h]])
+    sign = np.ones(d)
+    sign[-1] = -1.0
+    return sign[:, None] * h / np.sqrt(d)
 
 
 def orthonormal_columns(g: jax.Array) -> jax.Array:
@@ -108,6 +129,8 @@ class Geometry:
                 f"vectors must be one of {', '.join(VECTORS)}, got {self.vectors!r}")
         require(self.vectors != "ortho" or self.n <= self.d,
                 f"orthonormal vectors need n <= d, got n={self.n}, d={self.d}")
+        require(self.vectors != "hadamard" or (self.n <= self.d and self.d & (self.d - 1) == 0),
+                f"hadamard vectors need d a power of 2 and n <= d, got n={self.n}, d={self.d}")
         check_frequencies(self.frequencies, self.n)
         require(self.loss in LOSSES, f"loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
         require(self.gradient in GRADIENTS,
@@ -171,6 +194,10 @@ class Geometry:
         return z if self.loss == "mse" else jax.nn.sigmoid(z)
 
     def descent_direction(self, state: GeometryState, weights: jax.Array) -> jax.Array:
-        """k Σ_i w_i (1 − s_i) u_i (the negative loss gradient without noise)."""
+        """k Σ_i w_i (1 − s_i) u_i (the negative loss gradient without noise).
+
+        For CE, 1 − s_i = σ(−u_i·x) is computed as such (as autograd of −log σ does), so it does not
+        round to 0 in float32 once s_i is within 6e-8 of 1."""
         k = 2.0 if (self.loss == "mse" and self.gradient == "autograd") else 1.0
-        return state.vectors.T @ (k * weights * (1.0 - self.skills(state)))
+        residual = 1.0 - self.skills(state) if self.loss == "mse" else jax.nn.sigmoid(-(state.vectors @ state.x))
+        return state.vectors.T @ (k * weights * residual)

@@ -8,7 +8,11 @@ Each skill i gets the share c_i / (Σ_j c_j + N0) of a fixed per-step resource �
 N0 is the "wasted resource"; C is the interaction matrix (identity, or C_ij = u_i·u_j for random
 unit vectors u_i ∈ R^d drawn from the member's seed, as in Fig8). The gate g_i of a skill with
 parents (Fig17, Fig2-top) is AND: Π_{j∈parents} (1 − l_j^a) or OR: max_{j∈parents} (1 − l_j^a),
-and 1 without parents (a = `gate_power`). Defaults: n = 10, α = 2, η = 3e-4, d = 1000, N0 = 0.003.
+and 1 without parents (a = `gate_power`); `gate` is one kind for every skill or one per skill
+(Fig17's OR tree gates T5 by AND and T6, T7 by OR). `weights` (optional) gives p as stated,
+not normalised (Fig17's code: p = (0.3, 1, 3)); otherwise p comes from `frequencies`. `precision="float64"` runs
+the program in double precision (the notebooks' NumPy): gates a = 1e-3 open only once l is ~0, so
+when a parent's l reaches exactly 0 depends on the rounding. Defaults: n = 10, α = 2, η = 3e-4, d = 1000, N0 = 0.003.
 
 Deviations, stated: row t of the results is the state after t updates (the notebook logs after
 each update, i.e. one step later); the gate is computed from max(l, 0) so that it is defined
@@ -48,13 +52,18 @@ def resource_update(level: jax.Array, share: jax.Array, interaction: jax.Array, 
     return jnp.maximum(level, 0.0) if clamp else level
 
 
-def gates(level: jax.Array, parents: jax.Array, kind: str, power: jax.Array) -> jax.Array:
-    """g_i = Π_{j∈parents(i)} (1 − l_j^a) (AND) or max_j (1 − l_j^a) (OR); 1 without parents."""
+def gates(level: jax.Array, parents: jax.Array, kind: str | jax.Array, power: jax.Array) -> jax.Array:
+    """g_i = Π_{j∈parents(i)} (1 − l_j^a) (AND) or max_j (1 − l_j^a) (OR); 1 without parents.
+
+    `kind` is "and", "or", or a boolean array (n,) that is True where skill i's gate is OR.
+    """
     done = 1.0 - jnp.maximum(level, 0.0) ** power
-    if kind == "and":
-        return jnp.where(parents, done[None, :], 1.0).prod(axis=1)
+    all_of = jnp.where(parents, done[None, :], 1.0).prod(axis=1)
     has_parent = parents.any(axis=1)
-    return jnp.where(has_parent, jnp.where(parents, done[None, :], 0.0).max(axis=1), 1.0)
+    any_of = jnp.where(has_parent, jnp.where(parents, done[None, :], 0.0).max(axis=1), 1.0)
+    if isinstance(kind, str):
+        return all_of if kind == "and" else any_of
+    return jnp.where(kind, any_of, all_of)
 
 
 @dataclass(frozen=True)
@@ -71,7 +80,9 @@ class Resource:
     clamp: bool = True
     interaction: str = "identity"
     parents: tuple[tuple[int, ...], ...] = ()
-    gate: str = "and"
+    gate: str | tuple[str, ...] = "and"
+    weights: tuple[float, ...] = ()
+    precision: str = "float32"
 
     divergence_key: ClassVar[str] = "loss"
 
@@ -82,7 +93,15 @@ class Resource:
         require(self.loss in LOSSES, f"loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
         require(self.interaction in INTERACTIONS,
                 f"interaction must be one of {', '.join(INTERACTIONS)}, got {self.interaction!r}")
-        require(self.gate in GATES, f"gate must be one of {', '.join(GATES)}, got {self.gate!r}")
+        require(self.precision in ("float32", "float64"),
+                f"precision must be float32 or float64, got {self.precision!r}")
+        kinds = (self.gate,) if isinstance(self.gate, str) else self.gate
+        require(all(g in GATES for g in kinds), f"gate must be one of {', '.join(GATES)} (or one per skill), "
+                                                f"got {self.gate!r}")
+        require(isinstance(self.gate, str) or len(self.gate) == self.n,
+                f"gate needs one entry per skill ({self.n}), got {len(self.gate)}")
+        require(not self.weights or (len(self.weights) == self.n and all(w > 0 for w in self.weights)),
+                f"weights needs one positive value per skill ({self.n}), got {self.weights!r}")
         require(not self.parents or len(self.parents) == self.n,
                 f"parents needs one entry per skill ({self.n}), got {len(self.parents)}")
         require(all(0 <= j < self.n and j != i for i, ps in enumerate(self.parents) for j in ps),
@@ -130,7 +149,14 @@ class Resource:
 
     # --- pieces -------------------------------------------------------------------------------
     def task_frequencies(self, hp: Mapping[str, jax.Array]) -> jax.Array:
+        """p: `weights` as given when set, else the normalised `frequencies`."""
+        if self.weights:
+            return jnp.asarray(self.weights, jnp.result_type(float))
         return frequencies(self.frequencies, self.n, hp["alpha"], hp["p1"])
+
+    def gate_kind(self) -> str | np.ndarray:
+        """The gate of every skill: "and", "or", or a boolean mask (True: OR)."""
+        return self.gate if isinstance(self.gate, str) else np.array([g == "or" for g in self.gate])
 
     def parent_mask(self) -> np.ndarray:
         mask = np.zeros((self.n, self.n), bool)
@@ -144,5 +170,5 @@ class Resource:
         demand = state.level if self.loss == "mse" else jax.nn.sigmoid(-state.level)
         if not self.parents:
             return p * demand
-        gate = gates(state.level, jnp.asarray(self.parent_mask()), self.gate, hp["gate_power"])
+        gate = gates(state.level, jnp.asarray(self.parent_mask()), self.gate_kind(), hp["gate_power"])
         return gate * p * demand
