@@ -77,8 +77,12 @@ def build_parser() -> argparse.ArgumentParser:
     fit = commands.add_parser("fit", help="fit an ODE to an observable of a finished run (writes fit-VAR-MODEL.*)")
     fit.add_argument("dir")
     fit.add_argument("--var", required=True, help="the observable (a variable of results.zarr with a step dim)")
-    fit.add_argument("--model", required=True, help="linear or glv")
+    fit.add_argument("--model", required=True, help="linear, glv or mean-field")
     fit.add_argument("--fit-fraction", type=float, default=0.2, help="fit the first F of the steps (default: 0.2)")
+    fit.add_argument("--share", default="", metavar="DIM[,DIM]",
+                     help="fit ONE parameter set shared over these member dims (e.g. seed)")
+    fit.add_argument("--holdout", type=float, default=None, metavar="H",
+                     help="with --share: hold the fraction H in (0, 1) of the shared members out of the fit")
     return parser
 
 
@@ -246,17 +250,22 @@ def command_reproduce(args: argparse.Namespace) -> None:
 
 
 def command_fit(args: argparse.Namespace) -> None:
-    from toymodels.experiments.fit import fit_run
+    from toymodels.experiments.fit import fit_run, fit_stem
 
-    result = fit_run(args.dir, args.var, args.model, args.fit_fraction)
-    stem = Path(args.dir) / f"fit-{args.var}-{args.model}"
+    share = tuple(d for d in args.share.split(",") if d)
+    result = fit_run(args.dir, args.var, args.model, args.fit_fraction, share, args.holdout)
+    stem = fit_stem(args.dir, args.var, args.model, share)
 
     def text(x: float | None) -> str:
         return "none" if x is None else f"{x:.4g}"
 
+    over = (f"the {result['n_members'] - result['n_diverged_rollouts']} finite rollouts" if not result["n_heldout"]
+            else "the fitted members' finite rollouts")
     print(f"{args.model} fit of {args.var}: median R² in window {text(result['r2_in'])}, after it "
-          f"{text(result['r2_out'])} over the {result['n_members'] - result['n_diverged_rollouts']} finite rollouts "
-          f"({stem}.json, {stem}.png)")
+          f"{text(result['r2_out'])} over {over} ({stem}.json, {stem}.png)")
+    if result["n_heldout"]:
+        print(f"held out of the fit: {result['n_heldout']} members, median R² after the window "
+              f"{text(result['r2_out_heldout'])}, over every record {text(result['r2_heldout'])}")
     if result["n_diverged_rollouts"]:
         print(f"toymodels: warning: {result['n_diverged_rollouts']} of {result['n_members']} rollouts diverged "
               "(R² −inf; left out of the medians, marked rollout_diverged in the JSON)", file=sys.stderr)

@@ -1,15 +1,23 @@
-"""`toymodels fit RUN --var NAME --model linear|glv [--fit-fraction F]`: an ODE fitted to any run.
+"""`toymodels fit RUN --var NAME --model M [--fit-fraction F] [--share DIM[,DIM] [--holdout H]]`: an ODE
+fitted to any run.
 
 The model names are command-line spellings of the model objects of `toymodels.theory.odes`
-(`MODELS`: "linear" = `Linear()`, least squares; "glv" = `GLV()`, no ridge). Loads the finished
+(`MODELS`: "linear" = `Linear()`, least squares; "glv" = `GLV()`, no ridge; "mean-field" =
+`MeanField()`, floor 0). `--share seed`: one parameter set shared by the seeds (one per value of
+the other member coordinates); `--holdout H`: the fraction H ∈ (0, 1) of the seeds held out of the
+fit and only evaluated (evenly spread, `theory.odes.heldout_keys`). Loads the finished
 run in RUN, takes the observable NAME (dims: member dims, `step`, at most one variable dim),
 drops members with non-finite values (diverged), fits the model to the first F of the steps of
 every member (`toymodels.theory.odes.fit_ode`), rolls it out to the last record, and
 writes into RUN:
     fit-<var>-<model>.json   model, fit window, median one-step / in-window / out-of-window R²
-                             (over the members with a finite R²), `n_diverged_rollouts` (rollouts
-                             that left the finite numbers: R² −inf, not in the medians), one row per
-                             member (its coordinates, R²s, parameters, `rollout_diverged`)
+                             (over the fitted members with a finite R²), `n_diverged_rollouts` (rollouts
+                             that left the finite numbers: R² −inf, not in the medians), `n_params` (of
+                             one parameter set), `share`, `holdout`, `n_heldout`, the held-out members'
+                             median R² over every record (`r2_heldout`) and after the window
+                             (`r2_out_heldout`) (None without holdout), one row per member (its
+                             coordinates, R²s, parameters, `aic` of its set, `heldout`, `rollout_diverged`)
+    (with --share the files are fit-<var>-<model>-shared-<dims>.*)
     fit-<var>-<model>.png    data vs rollout for the best, two typical and the worst member (by R²
                              after the window), fitted window shaded
 """
@@ -29,10 +37,10 @@ from toymodels.plots.odes import fit_figure
 from toymodels.spec import require
 from toymodels.store import load, write_json_atomic
 from toymodels.theory.estimate import member_range
-from toymodels.theory.odes import GLV, Linear, ODEFit, ODEModel, fit_ode
+from toymodels.theory.odes import GLV, Linear, MeanField, ODEFit, ODEModel, fit_ode
 
 DEFAULT_FIT_FRACTION = 0.2
-MODELS: dict[str, ODEModel] = {"linear": Linear(), "glv": GLV()}   # --model spellings
+MODELS: dict[str, ODEModel] = {"linear": Linear(), "glv": GLV(), "mean-field": MeanField()}   # --model spellings
 
 
 def observable(ds: xr.Dataset, var: str) -> tuple[xr.DataArray, str | None]:
@@ -60,34 +68,50 @@ def member_table(flat: xr.DataArray, fit: ODEFit) -> list[dict[str, Any]]:
     rows = []
     for i in range(flat.sizes["member"]):
         row = {c: scalar(flat[c].values[i]) for c in coords}
-        for key, da in (("one_step_r2", fit.one_step_r2), ("r2_in", fit.r2_in), ("r2_out", fit.r2_out)):
+        for key, da in (("one_step_r2", fit.one_step_r2), ("r2_in", fit.r2_in), ("r2_out", fit.r2_out),
+                        ("r2_heldout", fit.r2_heldout), ("aic", fit.aic), ("heldout", fit.heldout)):
             row[key] = scalar(da.values[i])
         row["params"] = {name: np.asarray(values.values[i]).tolist() for name, values in fit.params.items()}
         rows.append(row)
     return rows
 
 
-def fit_run(run: str | Path, var: str, model: str, fit_fraction: float = DEFAULT_FIT_FRACTION) -> dict[str, Any]:
-    """Fit model `model` (a `MODELS` spelling) to observable `var` of the finished run in `run`;
-    write the JSON and PNG there."""
+def fit_stem(run: str | Path, var: str, model: str, share: tuple[str, ...] = ()) -> Path:
+    """RUN/fit-<var>-<model>, or RUN/fit-<var>-<model>-shared-<dims> with shared parameters."""
+    return Path(run) / (f"fit-{var}-{model}" + (f"-shared-{'-'.join(share)}" if share else ""))
+
+
+def fit_run(run: str | Path, var: str, model: str, fit_fraction: float = DEFAULT_FIT_FRACTION,
+            share: tuple[str, ...] = (), holdout: float | None = None) -> dict[str, Any]:
+    """Fit model `model` (a `MODELS` spelling) to observable `var` of the finished run in `run`, one
+    parameter set per member or shared over the dims `share` with a fraction `holdout` of them held
+    out; write the JSON and PNG there."""
     require(model in MODELS, f"--model must be one of {', '.join(MODELS)}, got {model!r}")
+    require(holdout is None or share, "--holdout needs --share (the held-out members are shared ones)")
+    require(holdout is None or 0 < holdout < 1, f"--holdout must be in (0, 1), got {holdout}")
     run = Path(run)
     flat, var_dim = observable(load(run), var)
-    fit = fit_ode(flat, MODELS[model], fit_fraction, var_dim)
-    median = {key: member_range(getattr(fit, key).values, center="median").value
+    fit = fit_ode(flat, MODELS[model], fit_fraction, var_dim, share=share, holdout=holdout)
+    held = fit.heldout.values
+    median = {key: member_range(getattr(fit, key).values[~held], center="median").value
               for key in ("one_step_r2", "r2_in", "r2_out")}
     diverged = diverged_rollouts(fit.rollout)
     result = {
         "var": var, "model": model, "fit_fraction": fit_fraction, "fit_records": fit.fit_records,
         "fit_end_step": fit.fit_end_step, "n_members": int(flat.sizes["member"]),
-        "n_diverged_rollouts": int(diverged.sum()), **median, "members": member_table(flat, fit),
+        "n_diverged_rollouts": int(diverged.sum()), **median, "n_params": fit.n_params,
+        "share": list(share), "holdout": holdout, "n_heldout": int(held.sum()),
+        "r2_heldout": member_range(fit.r2_heldout.values[held], center="median").value,
+        "r2_out_heldout": member_range(fit.r2_out.values[held], center="median").value,
+        "members": member_table(flat, fit),
     }
     for row, bad in zip(result["members"], diverged, strict=True):
         row["rollout_diverged"] = bool(bad)
-    stem = run / f"fit-{var}-{model}"
+    stem = fit_stem(run, var, model, share)
     write_json_atomic(stem.with_suffix(".json"), to_json(result))
     save_figure(fit_figure(flat, fit.rollout, fit.fit_end_step, var_dim, scores=fit.r2_out,
-                           title=f"{var}: data (solid) vs {model} ODE rollout (dashed), fitted on the shaded window; "
+                           title=f"{var}: data (solid) vs {model} ODE rollout (dashed), fitted on the shaded window"
+                                 f"{f' (shared over {share}, {int(held.sum())} members held out)' if share else ''}; "
                                  f"{int(diverged.sum())} of {len(diverged)} rollouts diverged"),
                 stem.with_suffix(".png"))
     return result

@@ -259,8 +259,8 @@ CLAIMS = (
           "resource_transfer/3/median_rel_error", "target: median relative error ≤ 0.2", (None, 0.2),
           band=BAND, measured=0.196, drift=0.017, drift_source=DRIFT + " (0.191–0.207)", kind="target", min_n=4,
           expected="inconclusive",
-          reason="undecided: 0.196 with a 95 % interval 0.191–0.207 across the 0.2 edge; skills 9–10 are not learned in 1000 steps; "
-                 "paper's Resource 0.156, L2 model 0.014, Domino 0.50"),
+          reason="undecided: 0.196 with a 95 % interval 0.191–0.207 across the 0.2 edge; skills 9–10 are not "
+                 "learned in 1000 steps; paper's Resource 0.156, L2 model 0.014, Domino 0.50"),
     Claim("issue 26 item 3 (Resource model of Liu et al. 2025 as a prediction)",
           "the same fit (at α = 2) predicts the learning times of held-out seeds at α = 4 within 20 %",
           "resource_transfer/4/median_rel_error", "target: median relative error ≤ 0.2", (None, 0.2),

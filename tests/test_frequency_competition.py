@@ -7,14 +7,15 @@ import json
 
 import numpy as np
 import pytest
+import xarray as xr
 
 from toymodels import load
 from toymodels.experiments import get
 from toymodels.experiments.cli import main
-from toymodels.experiments.frequency_competition import summarize
+from toymodels.experiments.frequency_competition import held_signal, shared_fits, summarize
 from toymodels.spec import ConfigError
 from toymodels.theory.circles import circles
-from toymodels.theory.odes import Linear, fit_ode
+from toymodels.theory.odes import Linear, MeanField, fit_ode
 
 MODELS = {"linear", "glv", "initial_signal", "early_gradient"}
 
@@ -98,11 +99,53 @@ def test_unseen_rollout_r2_is_scored_after_the_window(tiny_run):
     assert summary["rollout_r2_unseen"]["linear"]["value"] == pytest.approx(float(np.median(finite)), rel=1e-6)
 
 
+def test_shared_theory_contract_and_baselines(tiny_run):
+    """Issue 26's key: {model, n_params, rollout_r2_unseen {value, lo, hi, n}, survivors_from_init
+    {precision, recall}, baselines}; the baselines are the study's own held-out scores."""
+    _, summary = tiny_run
+    theory = summary["shared_theory"]
+    assert set(theory) == {"model", "n_params", "rollout_r2_unseen", "survivors_from_init", "baselines"}
+    assert theory["n_params"] == 5 and theory["model"].startswith("mean-field")
+    assert {"value", "lo", "hi", "n"} <= set(theory["rollout_r2_unseen"])
+    assert theory["rollout_r2_unseen"]["n"] <= summary["n_seeds_heldout"]
+    assert set(theory["survivors_from_init"]) == {"precision", "recall"}
+    assert theory["baselines"]["initial_signal"] == summary["survivors"]["initial_signal"]
+    assert theory["baselines"]["persistence"] == summary["survivors_persistence"]
+    assert 0 <= summary["shared_theory_details"]["crossings"] <= 1
+
+
+def test_shared_theory_never_sees_the_held_out_seeds(tiny_run):
+    """Wrecking a held-out seed's S_k leaves the fitted law unchanged; the held-out rollout R² of the
+    summary is recomputed from `fit_ode` with those seeds held out (median of the pooled R² after the window)."""
+    out, summary = tiny_run
+    ds = load(out)
+    signal, heldout = held_signal(ds)
+    floor = summary["shared_theory_details"]["floor"]
+    base = shared_fits(signal, heldout)[floor]
+    held_member = int(np.flatnonzero(heldout.values)[0])
+    wrecked = signal.copy(data=signal.values.copy())
+    wrecked[held_member] = wrecked[held_member] * np.linspace(1.0, 3.0, signal.sizes["step"])[:, None]
+    moved = shared_fits(wrecked, heldout)[floor]
+    xr.testing.assert_equal(base.params, moved.params)
+    seeds = [int(s) for s in signal["seed"].values[heldout.values]]
+    refit = fit_ode(signal, MeanField(floor), 0.2, "freq", share=("seed",), holdout=seeds)
+    n_fit = refit.fit_records
+    scores = []
+    for member in np.flatnonzero(heldout.values):
+        data = signal.isel(member=member).values[n_fit:]
+        roll = refit.rollout.isel(member=member).transpose("step", "freq").values[n_fit:]
+        with np.errstate(all="ignore"):
+            scores.append(1 - np.sum((data - roll) ** 2) / np.sum((data - data.mean(axis=0)) ** 2))
+    assert summary["shared_theory"]["rollout_r2_unseen"]["value"] == pytest.approx(float(np.median(scores)))
+
+
 def test_figures_and_a_deterministic_report(tiny_run):
     out, summary = tiny_run
     for name in ("rollout", "A"):
         assert (out / f"frequency-competition-{name}.png").stat().st_size > 0
-    assert summary["figures"] == ["frequency-competition-A", "frequency-competition-rollout"]
+    assert (out / "frequency-competition-shared.png").stat().st_size > 0
+    assert summary["figures"] == ["frequency-competition-A", "frequency-competition-rollout",
+                                  "frequency-competition-shared"]
     assert main(["report", str(out)]) == 0
     assert json.loads((out / "summary.json").read_text()) == summary
 

@@ -44,6 +44,8 @@ OVERRIDES: dict[str, dict[str, str]] = {
     # the test set (500 subtasks × 1000) dominates a cut-down run: 10 per subtask, smaller batches
     "quanta-emergence": {"test_per_task": "10", "batch": "1000"},
     "quanta-genic": {"test_per_task": "10", "batch": "1000"},
+    # a 2048-latent buffer per member: its batches dominate, as for sae-toy
+    "sae-suite": {"batch": "64", "eval_batch": "256"},
     # half the seeds calibrate, half are held out
     "skills-resource": {"seeds": "4"},
     "quanta-scaling": {"test_per_task": "10", "batch": "1000"},

@@ -24,6 +24,8 @@ SMALL = {
     "modular-addition-v1": {"p": 7},
     "addition-pairs-v1": {},
     "permutation-pairs-v1": {},
+    "sae-synthetic-v1": {"d": 4, "n_features": 12, "n_parents": 2, "n_children": 2, "mean_active": 1.0,
+                         "eval_batch": 64},
     "family-graph-v1": {"n_generations": 3, "generation_size": 4},
     "graph-stitching-v1": {"n_generations": 3, "generation_size": 4},
     "multitask-sparse-parity-v1": {"n_tasks": 5, "n": 12, "k": 3, "samples": 50, "test_per_task": 8},

@@ -15,7 +15,7 @@ __version__ = "0.1.0"
 PUBLIC = {
     "DeepLinear": "deep_linear", "Domino": "skills", "Geometry": "skills", "GraphMLP": "graph_mlp",
     "GrokkingToy": "grokking_toy", "ModularMLP": "modular_mlp", "ParityTasksMLP": "skills",
-    "Resource": "skills", "SparseAutoencoder": "sae", "SparseParityMLP": "sparse_parity",
+    "Resource": "skills", "SAESuite": "sae_suite", "SparseAutoencoder": "sae", "SparseParityMLP": "sparse_parity",
     "SplitCensus": "grokking_toy", "SquareTasksMLP": "skills", "Superposition": "superposition",
     "Transformer": "transformer",
     "ConfigError": "spec", "Spec": "spec", "System": "spec", "geometric_steps": "spec",
@@ -24,7 +24,7 @@ PUBLIC = {
     "run": "engine", "use_cpu_cores": "devices",
 }
 SYSTEM_NAMES = ("DeepLinear", "Domino", "Geometry", "GraphMLP", "GrokkingToy", "ModularMLP", "ParityTasksMLP",
-                "Resource", "SparseAutoencoder", "SparseParityMLP", "SplitCensus", "SquareTasksMLP",
+                "Resource", "SAESuite", "SparseAutoencoder", "SparseParityMLP", "SplitCensus", "SquareTasksMLP",
                 "Superposition", "Transformer")
 
 

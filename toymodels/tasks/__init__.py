@@ -17,6 +17,7 @@ from toymodels.tasks.graphs import GraphStitchingTask, GraphTask, family_graph, 
 from toymodels.tasks.modular import ModularTask, modular_arithmetic
 from toymodels.tasks.permutation_pairs import PermutationPairsTask, permutation_pairs
 from toymodels.tasks.registry import TaskEntry, describe_tasks, list_tasks, make, register
+from toymodels.tasks.sae_synthetic import SAESynthetic, sae_synthetic
 from toymodels.tasks.skills import (
     ParityTasks,
     SkillLevels,
@@ -115,10 +116,10 @@ del _entry
 list = list_tasks  # noqa: A001  (the issue's `tm.tasks.list()`; the builtin is not used below)
 
 __all__ = [
-    "TASKS", "AdditionPairsTask", "GraphStitchingTask", "GraphTask", "LinearTeacher", "ModularTask",
-    "ParityTasks", "PermutationPairsTask", "SAEFeatures", "SkillLevels", "SkillVectors", "SparseParityTask",
+    "TASKS", "AdditionPairsTask", "GraphStitchingTask", "GraphTask", "LinearTeacher", "ModularTask", "ParityTasks",
+    "PermutationPairsTask", "SAEFeatures", "SAESynthetic", "SkillLevels", "SkillVectors", "SparseParityTask",
     "SquareTasks", "SuperpositionFeatures", "TaskEntry", "addition_pairs", "describe_tasks", "family_graph", "get",
-    "graph_stitching", "permutation_pairs", "linear_teacher", "list", "list_tasks", "make", "modular_arithmetic",
-    "multitask_sparse_parity", "parity_tasks", "register", "sae_features", "skill_domino",
-    "skill_resource", "skill_vectors", "square_tasks", "superposition_features",
+    "graph_stitching", "linear_teacher", "list", "list_tasks", "make", "modular_arithmetic",
+    "multitask_sparse_parity", "parity_tasks", "permutation_pairs", "register", "sae_features", "sae_synthetic",
+    "skill_domino", "skill_resource", "skill_vectors", "square_tasks", "superposition_features",
 ]
