@@ -28,8 +28,7 @@ def phase_examples(examples: dict[str, xr.Dataset]) -> Figure:
         for var, style in (("train_acc", ":"), ("test_acc", "-"), ("rqi", "--")):
             if var in member:
                 ax.plot(member["step"], member[var], style, label=var)
-        where = ", ".join(f"{d}={member[d].item():.3g}" for d in member.coords
-                          if d not in ("step", "symbol", "repr_dim"))
+        where = ", ".join(f"{d}={member[d].item():.3g}" for d in member.coords if member[d].size == 1)
         ax.set(title=f"{name}\n{where}", xlabel="step", ylim=(-0.02, 1.02))
         ax.title.set_fontsize(8)
     axes[0][0].set_ylabel("accuracy / RQI" if any("rqi" in m for m in examples.values()) else "accuracy")
