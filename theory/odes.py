@@ -274,14 +274,16 @@ def fit_glv_arrays(x: np.ndarray, ts: np.ndarray, ridge: float = 0.0, refine_ste
 
 
 # --- custom right-hand side ---------------------------------------------------------------------
+def path_residuals(vector_field: Callable, unravel: Callable) -> Callable:
+    """r(θ, (times, path)) = x̂(times; θ, x̂(t₀) = path[0]) − path: one member's rollout error."""
+    return lambda theta, data: solve_ode(vector_field, unravel(theta), data[1][0], data[0]) - data[1]
+
+
 @functools.partial(jax.jit, static_argnums=(0, 1, 5))
 def fit_custom_arrays(vector_field: Callable, unravel: Callable, theta0: jax.Array, ts: jax.Array,
                       x: jax.Array, max_steps: int) -> jax.Array:
     """θ per member (flat, (M, k)) minimising Σ_t ‖x̂(t) − x(t)‖², x (M, T, n)."""
-    def residuals(theta, data):
-        times, path = data
-        return solve_ode(vector_field, unravel(theta), path[0], times) - path
-
+    residuals = path_residuals(vector_field, unravel)
     return jax.vmap(lambda xm: least_squares_one(residuals, theta0, (ts, xm), max_steps))(x)
 
 
@@ -312,11 +314,7 @@ def refine_shared(residuals: Callable, start, data, max_steps: int):
 def fit_custom_shared(vector_field: Callable, unravel: Callable, theta0: jax.Array, ts: jax.Array,
                       x: jax.Array, max_steps: int) -> jax.Array:
     """One flat θ minimising Σ_members Σ_t ‖x̂(t) − x(t)‖², x (M, T, n), ts (M, T)."""
-    def residuals(theta, data):
-        times, path = data
-        return solve_ode(vector_field, unravel(theta), path[0], times) - path
-
-    return least_squares_one(summed(residuals), theta0, (ts, x), max_steps)
+    return least_squares_one(summed(path_residuals(vector_field, unravel)), theta0, (ts, x), max_steps)
 
 
 # --- the models: frozen dataclasses, each fits every member at once ------------------------------
