@@ -46,6 +46,8 @@ OVERRIDES: dict[str, dict[str, str]] = {
     "quanta-genic": {"test_per_task": "10", "batch": "1000"},
     # a 2048-latent buffer per member: its batches dominate, as for sae-toy
     "sae-suite": {"batch": "64", "eval_batch": "256"},
+    # the second-order stages are sized by these, not by steps
+    "precision-fit": {"n_train": "1000", "n_test": "1000", "bfgs_maxiter": "3", "lc_steps": "1", "boost_maxiter": "3"},
     # half the seeds calibrate, half are held out
     "skills-resource": {"seeds": "4"},
     "quanta-scaling": {"test_per_task": "10", "batch": "1000"},

@@ -24,6 +24,7 @@ SMALL = {
     "modular-addition-v1": {"p": 7},
     "addition-pairs-v1": {},
     "permutation-pairs-v1": {},
+    "precision-teacher-v1": {"n_train": 100, "n_test": 20},
     "sae-synthetic-v1": {"d": 4, "n_features": 12, "n_parents": 2, "n_children": 2, "mean_active": 1.0,
                          "eval_batch": 64},
     "family-graph-v1": {"n_generations": 3, "generation_size": 4},

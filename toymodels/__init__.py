@@ -14,7 +14,7 @@ __version__ = "0.1.0"
 # name -> module that defines it
 PUBLIC = {
     "DeepLinear": "deep_linear", "Domino": "skills", "Geometry": "skills", "GraphMLP": "graph_mlp",
-    "GrokkingToy": "grokking_toy", "ModularMLP": "modular_mlp", "ParityTasksMLP": "skills",
+    "GrokkingToy": "grokking_toy", "ModularMLP": "modular_mlp", "ParityTasksMLP": "skills", "PrecisionMLP": "precision",
     "Resource": "skills", "SAESuite": "sae_suite", "SparseAutoencoder": "sae", "SparseParityMLP": "sparse_parity",
     "SplitCensus": "grokking_toy", "SquareTasksMLP": "skills", "Superposition": "superposition",
     "Transformer": "transformer",
@@ -24,8 +24,8 @@ PUBLIC = {
     "run": "engine", "use_cpu_cores": "devices",
 }
 SYSTEM_NAMES = ("DeepLinear", "Domino", "Geometry", "GraphMLP", "GrokkingToy", "ModularMLP", "ParityTasksMLP",
-                "Resource", "SAESuite", "SparseAutoencoder", "SparseParityMLP", "SplitCensus", "SquareTasksMLP",
-                "Superposition", "Transformer")
+                "PrecisionMLP", "Resource", "SAESuite", "SparseAutoencoder", "SparseParityMLP", "SplitCensus",
+                "SquareTasksMLP", "Superposition", "Transformer")
 
 
 def __getattr__(name: str) -> Any:

@@ -16,6 +16,7 @@ from toymodels.tasks.features import SAEFeatures, SuperpositionFeatures, sae_fea
 from toymodels.tasks.graphs import GraphStitchingTask, GraphTask, family_graph, graph_stitching
 from toymodels.tasks.modular import ModularTask, modular_arithmetic
 from toymodels.tasks.permutation_pairs import PermutationPairsTask  # the module stays toymodels.tasks.permutation_pairs
+from toymodels.tasks.precision import PrecisionTeacher, precision_teacher
 from toymodels.tasks.registry import TaskEntry, describe_tasks, list_tasks, make, register
 from toymodels.tasks.sae_synthetic import SAESynthetic, sae_synthetic
 from toymodels.tasks.skills import (
@@ -117,9 +118,9 @@ list = list_tasks  # noqa: A001  (the issue's `tm.tasks.list()`; the builtin is 
 
 __all__ = [
     "TASKS", "AdditionPairsTask", "GraphStitchingTask", "GraphTask", "LinearTeacher", "ModularTask", "ParityTasks",
-    "PermutationPairsTask", "SAEFeatures", "SAESynthetic", "SkillLevels", "SkillVectors", "SparseParityTask",
-    "SquareTasks", "SuperpositionFeatures", "TaskEntry", "addition_pairs", "describe_tasks", "family_graph", "get",
-    "graph_stitching", "linear_teacher", "list", "list_tasks", "make", "modular_arithmetic",
-    "multitask_sparse_parity", "parity_tasks", "register", "sae_features", "sae_synthetic",
+    "PermutationPairsTask", "PrecisionTeacher", "SAEFeatures", "SAESynthetic", "SkillLevels", "SkillVectors",
+    "SparseParityTask", "SquareTasks", "SuperpositionFeatures", "TaskEntry", "addition_pairs", "describe_tasks",
+    "family_graph", "get", "graph_stitching", "linear_teacher", "list", "list_tasks", "make", "modular_arithmetic",
+    "multitask_sparse_parity", "parity_tasks", "precision_teacher", "register", "sae_features", "sae_synthetic",
     "skill_domino", "skill_resource", "skill_vectors", "square_tasks", "superposition_features",
 ]
