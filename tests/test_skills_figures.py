@@ -3,15 +3,13 @@ named optimizers, per-skill gates and given weights, and the tiny presets end to
 
 from __future__ import annotations
 
-import json
-
 import jax
 import jax.numpy as jnp
-import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_skills_experiments import run_tiny
 
 import toymodels as tm
 from toymodels.experiments import (  # noqa: F401 (importing a study registers it)
@@ -93,20 +91,6 @@ def test_gates_per_skill_and_given_weights():
 def test_bad_resource_settings_are_config_errors(bad):
     with pytest.raises(tm.ConfigError):
         Resource(n=3, **bad)
-
-
-def run_tiny(name: str, out) -> tuple[dict, list[str]]:
-    experiment = REGISTRY[name]
-    spec = experiment.spec("tiny")
-    experiment.check(spec)
-    experiment.run(spec, out, quiet=True, metadata={"experiment": name, "preset": "tiny"})
-    ds = tm.load(out)
-    summary = experiment.summarize(ds)
-    try:
-        names = sorted(experiment.figures(ds, summary))
-    finally:
-        plt.close("all")
-    return json.loads(json.dumps(summary.to_json())), names
 
 
 def test_skills_basis_tiny(tmp_path):
