@@ -206,7 +206,7 @@ def titled(figure: Figure, study: str, name: str) -> Figure:
     """Every report figure names its study: suptitle "<study>: <its own suptitle, else its name>"."""
     own = figure.get_suptitle()
     if not own.startswith(study):
-        figure.suptitle(f"{study}: {own or name}", fontsize=9)
+        figure.suptitle(f"{study}: {own or name}", fontsize=9, wrap=True)
     return figure
 
 
