@@ -3,16 +3,16 @@ static point and every report path; its `--plan` against `memory_plan`; a failed
 results and can be re-run.
 
 Cut-down rule (`cut_down_args`): seeds 1 and three logged steps (`steps = 3`, `log_every = 1`, or
-the first three steps of an explicit `log_steps` schedule; snapshots at 0 and the end). Every value
-of every dynamic axis is kept (vmapped: cheap). A static axis with more than `STATIC_KEEP` values
-(quanta's 30 widths, the skills studies' 50 dimensions) keeps `STATIC_KEEP` of them, evenly spaced
-from the first to the last: each value is its own compiled program, and the reports take the same
-path (one fit over the swept values) with fewer of them. `OVERRIDES` lists the experiments whose
-reports need more records or seeds than the rule gives, or whose cost is set by a size no static
-point depends on (test set, batch), and why.
+the first three steps of an explicit `log_steps` schedule; snapshots at 0 and the end). A swept
+axis with more than `STATIC_KEEP` values (quanta's 30 widths, the skills studies' 50 dimensions,
+sae-toy's 13 L1 coefficients) keeps `STATIC_KEEP` of them, evenly spaced from the first to the last:
+a static value is its own compiled program and a dynamic one a block of members of the paper's
+shapes, and the reports take the same path (one fit over the swept values) with fewer of them.
+`OVERRIDES` lists the experiments whose reports need more records or seeds than the rule gives, or
+whose cost is set by a size no static point depends on (test set, batch), and why.
 
 Every paper preset runs here; none is skipped. A cut-down run costs at most about a CPU-minute
-(sae-toy's 130 members of a 4096-latent dictionary, quanta-scaling's 4 widths × 31 data sizes).
+(graph-stitching's stitched pairs at width 256, quanta-scaling's 4 widths × data sizes).
 """
 
 from __future__ import annotations
@@ -60,7 +60,8 @@ OVERRIDES: dict[str, dict[str, str]] = {
 
 def cut_down_args(name: str, spec: Spec) -> list[str]:
     """CLI settings for seeds 1, `INTERVALS` logging intervals and at most `STATIC_KEEP` values per
-    static axis, then the experiment's `OVERRIDES`."""
+    swept axis (static or dynamic: the members keep the paper's shapes), then the experiment's
+    `OVERRIDES`."""
     settings = {"seeds": "1"}
     if spec.log_steps is None:
         settings |= {"steps": str(INTERVALS), "log_every": "1"}
@@ -73,7 +74,7 @@ def cut_down_args(name: str, spec: Spec) -> list[str]:
     args = ["--seeds", settings.pop("seeds")]
     for key, value in settings.items():
         args += ["--set", f"{key}={value}"]
-    for key, values in spec.static_axes().items():
+    for key, values in spec.sweep.items():  # every member has the paper's shapes; fewer members
         if len(values) > STATIC_KEEP:
             kept = [values[i] for i in np.linspace(0, len(values) - 1, STATIC_KEEP).round().astype(int)]
             args += ["--sweep", f"{key}={','.join(map(str, kept))}"]
