@@ -148,12 +148,12 @@ def test_claims_hold(name, ledger_dir):
     """Run `toymodels reproduce --only NAME` itself: its process has one CPU device per core, as the
     page's run had, so the members' float rounding (which the vmap batch per device decides) is the
     page's. Chaotic statistics still move with the rounding; their drifts say by how much."""
-    page = ledger_dir / f"{name}.md"
+    written = ledger_dir / f"{name}.md"
     command = [sys.executable, "-m", "toymodels.experiments.cli", "reproduce", "--out", str(ledger_dir),
-               "--only", name, "--ledger", str(page), "--quiet", "--allow-dirty"]
+               "--only", name, "--ledger", str(written), "--quiet", "--allow-dirty"]
     result = subprocess.run(command, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-4000:]
-    rows = load_rows(page.with_suffix(".json"))
+    rows = load_rows(written.with_suffix(".json"))
     assert rows, f"{name} declares claims but none was checked"
     wrong = [message for row in rows for message in problems(row)]
     page = {(r.claim.key, r.claim.preset): r.ours for r in load_rows(PAGE) if r.experiment == name}
